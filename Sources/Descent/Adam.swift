@@ -1,0 +1,146 @@
+/// Adam (Kingma & Ba, 2015), the lecture's form, with PyTorch's options.
+///
+///     g ← (maximize ? −∇L : ∇L) + λθ                 (L2 weight decay, coupled)
+///     m ← β₁ m + (1 − β₁) g
+///     G ← β₂ G + (1 − β₂) g²
+///     Ĝ ← amsgrad ? (Gmax ← max(Gmax, G)) : G          (the max is of the raw G)
+///     θ ← θ − η m̂ / (√Ĝ' + ε),   m̂ = m / (1 − β₁ᵗ),  Ĝ' = Ĝ / (1 − β₂ᵗ)
+///
+/// t counts steps from 1. Defaults η = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8, as in PyTorch's
+/// `torch.optim.Adam`, whose single-tensor implementation it matches (ε outside the square
+/// root, added after the bias correction of G). For decoupled weight decay use ``AdamW``.
+///
+/// Kernel: one fused pass that reads θ, g, m, G (and Gmax) and writes θ, m, G (and Gmax):
+/// 56 bytes per Double parameter, split across the cores for large n; no allocation after
+/// the first step.
+/// - Complexity: O(n) per step.
+public struct Adam<Scalar: BLASScalar>: Optimizer {
+    public static var kind: String { "adam" }
+
+    public var learningRate: Scalar
+    /// β₁ ∈ [0, 1): decay of the first moment m.
+    public var beta1: Scalar
+    /// β₂ ∈ [0, 1): decay of the second moment G.
+    public var beta2: Scalar
+    /// ε > 0, added to √Ĝ.
+    public var epsilon: Scalar
+    /// λ ≥ 0: L2 penalty added to the gradient (coupled, as PyTorch's Adam `weight_decay`).
+    public var weightDecay: Scalar
+    /// Use the running maximum of G (Reddi et al., 2018), as PyTorch's `amsgrad`.
+    public var amsgrad: Bool
+    public var maximize: Bool
+    public var nonFiniteGradientPolicy: NonFiniteGradientPolicy
+    /// Decoupled weight decay θ ← θ(1 − ηλ) before the step (AdamW) instead of g ← g + λθ.
+    @usableFromInline var decoupledWeightDecay: Bool = false
+
+    public var stepCount: Int { t }
+    public var skippedSteps: Int { skipped }
+    @usableFromInline var t: Int = 0
+    @usableFromInline var skipped: Int = 0
+    /// First moment m, second moment G, and their running maximum (AMSGrad only).
+    public var firstMoment: [Scalar] { m }
+    public var secondMoment: [Scalar] { G }
+    public var maxSecondMoment: [Scalar] { Gmax }
+    @usableFromInline var m: [Scalar] = []
+    @usableFromInline var G: [Scalar] = []
+    @usableFromInline var Gmax: [Scalar] = []
+
+    public init(learningRate: Scalar = 1e-3, beta1: Scalar = 0.9, beta2: Scalar = 0.999, epsilon: Scalar = 1e-8,
+                weightDecay: Scalar = 0, amsgrad: Bool = false, maximize: Bool = false,
+                nonFiniteGradientPolicy: NonFiniteGradientPolicy = .throwError) throws {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.amsgrad = amsgrad
+        self.maximize = maximize
+        self.nonFiniteGradientPolicy = nonFiniteGradientPolicy
+        try validate()
+    }
+
+    public func validate() throws {
+        try Hyperparameter.nonNegative("learningRate", learningRate)
+        try Hyperparameter.halfOpenUnit("beta1", beta1)
+        try Hyperparameter.halfOpenUnit("beta2", beta2)
+        try Hyperparameter.positive("epsilon", epsilon)
+        try Hyperparameter.nonNegative("weightDecay", weightDecay)
+        try checkStateBuffers([("m", m.count), ("G", G.count), ("Gmax", Gmax.count)], count: stateCount)
+    }
+
+    public var stateCount: Int? { t == 0 && m.isEmpty ? nil : m.count }
+
+    public mutating func reset() {
+        t = 0
+        skipped = 0
+        m = []
+        G = []
+        Gmax = []
+    }
+
+    @inlinable
+    public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
+        try validate()
+        guard try checkStepInputs(parameters: parameters.count, gradient: gradient, stateCount: stateCount,
+                                  policy: nonFiniteGradientPolicy) else {
+            skipped += 1
+            return
+        }
+        let n = parameters.count
+        if stateCount == nil {
+            m = Array(repeating: 0, count: n)
+            G = Array(repeating: 0, count: n)
+        }
+        if amsgrad && Gmax.count != n { Gmax = Array(repeating: 0, count: n) }
+        t += 1
+        guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
+
+        let t = Scalar(self.t)
+        let b1 = beta1, b2 = beta2, eps = epsilon, lr = learningRate
+        let stepSize = lr / (1 - Scalar.pow(b1, t))
+        let correction2Root = (1 - Scalar.pow(b2, t)).squareRoot()
+        let sign: Scalar = maximize ? -1 : 1
+        let coupled: Scalar = decoupledWeightDecay ? 0 : weightDecay
+        let shrink: Scalar = decoupledWeightDecay ? 1 - lr * weightDecay : 1
+        let ams = amsgrad
+        m.withUnsafeMutableBufferPointer { mb in
+            G.withUnsafeMutableBufferPointer { vb in
+                Gmax.withUnsafeMutableBufferPointer { xb in
+                    let m = mb.baseAddress!, v = vb.baseAddress!
+                    if ams {
+                        let vmax = xb.baseAddress!
+                        parallelChunks(count: n) { r in
+                            for i in r {
+                                let gi = sign * g[i] + coupled * p[i]
+                                let mi = b1 * m[i] + (1 - b1) * gi
+                                let vi = b2 * v[i] + (1 - b2) * gi * gi
+                                let vm = Swift.max(vmax[i], vi)
+                                m[i] = mi; v[i] = vi; vmax[i] = vm
+                                p[i] = p[i] * shrink - stepSize * mi / (vm.squareRoot() / correction2Root + eps)
+                            }
+                        }
+                    } else {
+                        parallelChunks(count: n) { r in
+                            for i in r {
+                                let gi = sign * g[i] + coupled * p[i]
+                                let mi = b1 * m[i] + (1 - b1) * gi
+                                let vi = b2 * v[i] + (1 - b2) * gi * gi
+                                m[i] = mi; v[i] = vi
+                                p[i] = p[i] * shrink - stepSize * mi / (vi.squareRoot() / correction2Root + eps)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension BLASScalar {
+    /// xʸ through libm's `pow`, in Double for both precisions.
+    @inlinable static func pow(_ x: Self, _ y: Self) -> Self {
+        Self(Foundation.pow(Double(x), Double(y)))
+    }
+}
+
+import Foundation

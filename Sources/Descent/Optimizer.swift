@@ -1,0 +1,135 @@
+@_exported import DescentLinearAlgebra
+import Foundation
+
+/// A first-order (or natural-gradient) optimizer: hyperparameters, a state, and an update rule
+/// applied to one flat contiguous parameter vector.
+///
+/// Models with several tensors flatten them into one vector, as PyTorch's
+/// `parameters_to_vector` does. The state is allocated on the first step, sized to the
+/// parameters; afterwards a step allocates nothing.
+///
+/// Every step checks its inputs first and throws ``OptimizerError`` before it touches anything:
+/// a gradient of the wrong length, a state built for another length, an invalid
+/// hyperparameter (they are mutable, so a schedule may set one), and, by
+/// ``nonFiniteGradientPolicy``, a NaN or infinite gradient.
+public protocol Optimizer<Scalar>: Codable, Sendable {
+    associatedtype Scalar: BLASScalar
+
+    /// The name used in checkpoints and on the command line, e.g. `"adam"`.
+    static var kind: String { get }
+
+    /// η; a schedule may change it between steps.
+    var learningRate: Scalar { get set }
+    /// Steps applied so far (skipped steps do not count): t of the formulas after the step.
+    var stepCount: Int { get }
+    /// Steps skipped because of a non-finite gradient under ``NonFiniteGradientPolicy/skipStep``.
+    var skippedSteps: Int { get }
+    /// What a step does with a NaN or infinite gradient.
+    var nonFiniteGradientPolicy: NonFiniteGradientPolicy { get set }
+
+    /// Throws ``OptimizerError/invalidHyperparameter(name:value:requirement:)`` for the first
+    /// hyperparameter out of range, naming it and its value.
+    func validate() throws
+
+    /// The number of parameters the state was built for, or nil before the first step.
+    var stateCount: Int? { get }
+
+    /// Applies one update to `parameters` in place, zero-copy.
+    mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws
+
+    /// Forgets the state (buffers and step count); hyperparameters stay.
+    mutating func reset()
+}
+
+extension Optimizer {
+    /// Applies one update to `parameters` in place.
+    @inlinable
+    public mutating func step(_ parameters: inout [Scalar], gradient: [Scalar]) throws {
+        try gradient.withUnsafeBufferPointer { g in
+            try parameters.withUnsafeMutableBufferPointer { p in
+                try step(p, gradient: g)
+            }
+        }
+    }
+}
+
+// MARK: - Checkpoints
+
+/// The on-disk form of an optimizer: its kind and scalar type next to its hyperparameters and
+/// state, so that a checkpoint of another optimizer or precision is refused.
+public struct Checkpoint<O: Optimizer>: Codable {
+    public var kind: String
+    public var scalar: String
+    public var optimizer: O
+
+    public init(_ optimizer: O) {
+        self.kind = O.kind
+        self.scalar = String(describing: O.Scalar.self)
+        self.optimizer = optimizer
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, scalar, optimizer }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let kind = try c.decode(String.self, forKey: .kind)
+        let scalar = try c.decode(String.self, forKey: .scalar)
+        let expected = "\(O.kind)<\(O.Scalar.self)>"
+        guard kind == O.kind, scalar == String(describing: O.Scalar.self) else {
+            throw OptimizerError.checkpointMismatch(expected: expected, found: "\(kind)<\(scalar)>")
+        }
+        self.kind = kind
+        self.scalar = scalar
+        self.optimizer = try c.decode(O.self, forKey: .optimizer)
+        try optimizer.validate()
+    }
+}
+
+extension Optimizer {
+    /// The optimizer's hyperparameters and state as JSON; numbers round-trip exactly, so an
+    /// optimizer restored with ``init(checkpoint:parameterCount:)`` continues bit-identically.
+    public func checkpoint() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(Checkpoint(self))
+    }
+
+    /// Restores an optimizer from ``checkpoint()``'s output. Refuses a checkpoint of another
+    /// optimizer or scalar type and, when `parameterCount` is given, one whose state was built
+    /// for another number of parameters.
+    public init(checkpoint data: Data, parameterCount: Int? = nil) throws {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let restored = try decoder.decode(Checkpoint<Self>.self, from: data).optimizer
+        if let parameterCount, let state = restored.stateCount, state != parameterCount {
+            throw OptimizerError.stateCountMismatch(state: state, parameters: parameterCount)
+        }
+        self = restored
+    }
+
+    /// Writes ``checkpoint()`` to `url` atomically: to a temporary name beside it, then renamed,
+    /// so a failure never leaves a half-written file.
+    public func writeCheckpoint(to url: URL) throws {
+        try checkpoint().write(to: url, options: .atomic)
+    }
+
+    /// Reads a checkpoint written by ``writeCheckpoint(to:)``.
+    public init(contentsOf url: URL, parameterCount: Int? = nil) throws {
+        try self.init(checkpoint: try Data(contentsOf: url), parameterCount: parameterCount)
+    }
+}
+
+/// Checks that every non-empty state buffer has `count` elements (used when decoding).
+@inlinable
+public func checkStateBuffers(_ buffers: [(String, Int)], count: Int?) throws {
+    guard let count else {
+        if let (name, n) = buffers.first(where: { $0.1 != 0 }) {
+            throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements but no state was allocated")
+        }
+        return
+    }
+    for (name, n) in buffers where n != count && n != 0 {
+        throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements, expected \(count)")
+    }
+}

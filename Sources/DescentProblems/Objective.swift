@@ -1,0 +1,1 @@
+// Objectives, data sets and the training loop (see issue 4).
