@@ -33,9 +33,14 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
         try validate()
     }
 
+    @inlinable
     public func validate() throws {
         try Hyperparameter.nonNegative("learningRate", learningRate)
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
+    }
+
+    public func validateState() throws {
+        try checkState(stepCount: t, skippedSteps: skipped, count: nil, required: [:])
     }
 
     public var stateCount: Int? { nil }
