@@ -43,12 +43,19 @@ public struct LinePlot: Sendable {
     public var logY: Bool
     public var yFloor: Double?
     public var maximumDecades: Double
+    /// A fixed y range for a linear axis (values outside are clipped); nil fits the data.
+    public var yRange: ClosedRange<Double>?
+    /// Extra lines of small print under the legend (e.g. what the curve shows).
+    public var notes: [String]
     public var width: Double
     public var height: Double
 
     public init(title: String, xLabel: String = "step", yLabel: String = "loss", series: [LineSeries],
                 logY: Bool = true, yFloor: Double? = nil, maximumDecades: Double = 16,
+                yRange: ClosedRange<Double>? = nil, notes: [String] = [],
                 width: Double = 760, height: Double = 460) {
+        self.yRange = yRange
+        self.notes = notes
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
@@ -89,7 +96,7 @@ public struct LinePlot: Sendable {
             yTicks = scale.ticks().map { (scale($0.value), $0) }
         } else {
             let pad = (yMax - yMin) * 0.05
-            let scale = LinearScale(domain: (yMin - pad)...(yMax + pad), range: (axes.bottom, axes.top))
+            let scale = LinearScale(domain: yRange ?? (yMin - pad)...(yMax + pad), range: (axes.bottom, axes.top))
             yOf = { scale($0) }
             yTicks = scale.ticks().map { (scale($0.value), $0) }
         }
@@ -112,6 +119,10 @@ public struct LinePlot: Sendable {
         svg.add(axes.titles(title: title, xLabel: xLabel, yLabel: yLabel + (logY ? " (log scale)" : "")))
         svg.add(Axes.legend(entries: series.enumerated().map { ($1.name, $1.color ?? Palette.color($0), $1.dashed) },
                             x: axes.right + 15, y: axes.top))
+        for (i, note) in notes.enumerated() {
+            svg.add(SVGElement("text", [("x", f(axes.right + 15)), ("y", f(axes.top + Double(series.count) * 18 + 30 + 15 * Double(i))),
+                                        ("font-size", "11"), ("fill", "#555")], text: note))
+        }
         return svg
     }
 
