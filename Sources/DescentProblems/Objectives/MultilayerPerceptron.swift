@@ -202,7 +202,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         return withBatchRows(data.features, batch) { x, _ in
             withWorkspace(rows: rows) { acts, _ in
                 forward(x, rows: rows, θ: θ.baseAddress!, acts: acts)
-                return outputLoss(acts[layerCount - 1], rows: rows, batch: batch, delta: nil, scale: 1) / Scalar(rows)
+                return outputLoss(acts[layerCount - 1], rows: rows, batch: batch, delta: nil, scale: 1) * (1 / Scalar(rows))
             }
         }
     }
