@@ -81,7 +81,7 @@ struct Axes {
 
     /// The width of a legend for these names: a line sample and about 7 px per character.
     static func legendWidth(_ names: [String]) -> Double {
-        46 + 7 * Double(names.map(\.count).max() ?? 0)
+        52 + 7.5 * Double(names.map(\.count).max() ?? 0)
     }
 
     private func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double) -> SVGElement {

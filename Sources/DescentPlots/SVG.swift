@@ -35,6 +35,16 @@ public struct SVGElement: Sendable, Equatable {
         }
         out += ">"
         if let text { out += XML.escape(text) }
+        if name == "text" || name == "tspan" {
+            // Inside text, whitespace between children would be drawn: render them inline.
+            for child in children {
+                var inner = ""
+                child.render(into: &inner, indent: 0)
+                out += inner.hasSuffix("\n") ? String(inner.dropLast()) : inner
+            }
+            out += "</" + name + ">\n"
+            return
+        }
         if !children.isEmpty {
             out += "\n"
             for child in children { child.render(into: &out, indent: indent + 1) }

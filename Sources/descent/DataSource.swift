@@ -1,6 +1,7 @@
 import Foundation
 import DescentProblems
 
+
 /// Where a data problem's samples come from: a CSV file, a bundled set (`breast-cancer`,
 /// `digits`), or synthetic data drawn from the seed.
 ///
@@ -13,6 +14,8 @@ struct DataSource {
     var target: String
     var standardize: Bool
     var samples: Int
+    var features: Int
+    var classes: Int
     var problem: ProblemName
 
     static let bundledNames = ["breast-cancer", "digits"]
@@ -26,6 +29,8 @@ struct DataSource {
         target = spec.target ?? "target"
         standardize = spec.standardize
         samples = spec.samples ?? 500
+        features = spec.features ?? 5
+        classes = spec.classes ?? 3
         problem = spec.name
     }
 
@@ -37,20 +42,34 @@ struct DataSource {
         case .bundled(let name):
             data = try Self.bundled(name)
         case .synthetic:
-            data = try Self.synthetic(problem: problem, samples: samples, seed: seed)
+            data = try Self.synthetic(problem: problem, samples: samples, features: features, classes: classes, seed: seed)
         }
         return standardize ? data.standardized() : data
     }
 
     static func readCSV<S: BLASScalar>(path: String, target: String) throws -> Dataset<S> {
-        throw CLIError("\(path): reading CSV files is not available in this build yet")
+        do {
+            return try CSVLoader.load(URL(fileURLWithPath: path), targetColumn: target)
+        } catch let error as DataError {
+            throw CLIError("\(error)")
+        }
     }
 
     static func bundled<S: BLASScalar>(_ name: String) throws -> Dataset<S> {
-        throw CLIError("the bundled data set \(name) is not available in this build yet")
+        let set: BundledDataset = name == "digits" ? .digits : .breastCancer
+        // Standardization is applied by `load(_:seed:)` when asked, as for files.
+        return try set.load(standardize: false)
     }
 
-    static func synthetic<S: BLASScalar>(problem: ProblemName, samples: Int, seed: UInt64) throws -> Dataset<S> {
-        throw CLIError("synthetic data is not available in this build yet")
+    /// Seeded synthetic data: y = Xw + b + noise (linear), Bernoulli(σ(Xw + b)) (logistic),
+    /// Categorical(softmax(WX + c)) with `classes` classes (softmax), two moons (mlp).
+    static func synthetic<S: BLASScalar>(problem: ProblemName, samples: Int, features: Int, classes: Int,
+                                         seed: UInt64) throws -> Dataset<S> {
+        switch problem {
+        case .linear: return SyntheticData.linearRegression(samples: samples, features: features, seed: seed).data
+        case .logistic: return SyntheticData.logisticRegression(samples: samples, features: features, seed: seed).data
+        case .softmax: return SyntheticData.softmaxRegression(samples: samples, features: features, classes: classes, seed: seed).data
+        default: return SyntheticData.moons(samples: samples, seed: seed).data
+        }
     }
 }

@@ -10,6 +10,8 @@ enum ProblemName: String, CaseIterable, ExpressibleByArgument, Sendable {
 }
 
 /// Problem options of `descent run` (and the fixed choices of `descent compare`).
+extension HiddenActivation: ExpressibleByArgument {}
+
 struct ProblemOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Quadratic: a of L = a²x̃² + b²ỹ² (library default 1).")
     var a: Double?
@@ -25,12 +27,19 @@ struct ProblemOptions: ParsableArguments {
     var standardize = false
     @Option(parsing: .unconditional, help: "Synthetic data: number of samples (default 500).")
     var samples: Int?
-    @Option(parsing: .unconditional, help: "L2 penalty of the regression models and the MLP (library default 0).")
+    @Option(parsing: .unconditional, help: "Synthetic data: number of features (linear, logistic, softmax; default 5).")
+    var features: Int?
+    @Option(parsing: .unconditional, help: "Synthetic data: number of classes (softmax; default 3).")
+    var classes: Int?
+    @Option(help: "MLP: hidden activation, tanh|sigmoid (library default tanh).")
+    var activation: HiddenActivation?
+    @Option(parsing: .unconditional, help: "L2 penalty of the regression models (library default 0).")
     var l2: Double?
 
     func settings(_ name: ProblemName) -> ProblemSettings {
         ProblemSettings(name: name, a: a, b: b, hidden: hidden, data: data, target: target,
-                        standardize: standardize, samples: samples, l2: l2)
+                        standardize: standardize, samples: samples, features: features, classes: classes,
+                        activation: activation, l2: l2)
     }
 }
 
@@ -44,6 +53,9 @@ struct ProblemSettings: Sendable {
     var target: String?
     var standardize = false
     var samples: Int?
+    var features: Int?
+    var classes: Int?
+    var activation: HiddenActivation?
     var l2: Double?
 
     /// Throws for an option that does not apply to the problem.
@@ -54,6 +66,13 @@ struct ProblemSettings: Sendable {
         if name != .quadratic, a != nil { try refuse("--a", "quadratic") }
         if name != .quadratic, b != nil { try refuse("--b", "quadratic") }
         if name != .mlp, hidden != nil { try refuse("--hidden", "mlp") }
+        if name != .mlp, activation != nil { try refuse("--activation", "mlp") }
+        if name == .mlp, l2 != nil { try refuse("--l2", "linear, logistic, softmax") }
+        if name == .mlp || name.isPlane, features != nil { try refuse("--features", "linear, logistic, softmax (synthetic data)") }
+        if name != .softmax, classes != nil { try refuse("--classes", "softmax (synthetic data)") }
+        if let features, features < 1 { throw CLIError("--features: \(features) must be ≥ 1") }
+        if let classes, classes < 2 { throw CLIError("--classes: \(classes) must be ≥ 2") }
+        if data != nil && (features != nil || classes != nil) { throw CLIError("--features and --classes apply to synthetic data only, not with --data") }
         if name.isPlane {
             if data != nil { try refuse("--data", "linear, logistic, softmax, mlp") }
             if target != nil { try refuse("--target", "linear, logistic, softmax, mlp") }
@@ -113,8 +132,17 @@ struct ProblemSettings: Sendable {
 
     func makePerceptron<S: BLASScalar>(data: Dataset<S>, l2: S) throws -> any Objective<S> {
         let widths = try hidden.map { try ListParser.integers($0, option: "--hidden") } ?? [16]
-        _ = widths
-        throw CLIError("the mlp problem is not available in this build yet")
+        // The output layer follows the targets: K > 2 classes → softmax, 0/1 → sigmoid, else linear.
+        let output: OutputLayer
+        switch data.classCount {
+        case let k? where k > 2: output = .softmax
+        case 2?, 1?: output = .sigmoid
+        default: output = .linear
+        }
+        if let activation {
+            return try MultilayerPerceptron(data: data, hiddenLayers: widths, hiddenActivation: activation, outputLayer: output)
+        }
+        return try MultilayerPerceptron(data: data, hiddenLayers: widths, outputLayer: output)
     }
 }
 
