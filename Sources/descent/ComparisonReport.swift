@@ -18,7 +18,11 @@ enum ComparisonReport {
         return String(format: "%.4e", x)
     }
 
-    static func describeTolerance(_ plan: ProblemPlan) -> String { "loss ≤ \(plan.tolerance)" }
+    static func describeTolerance(_ plan: ProblemPlan) -> String { "loss ≤ \(ComparisonReport.short(plan.tolerance))" }
+
+    static func short(_ x: Double) -> String {
+        abs(x) < 1e-3 && x != 0 ? String(format: "%.0e", x) : "\(x)"
+    }
 
     static func table(plan: ProblemPlan, steps: Int, outcomes: [Outcome]) -> Table {
         let header = ["optimizer", "lr", "final loss", "steps to \(describeTolerance(plan))", "time (ms)", "stop"]
@@ -83,7 +87,8 @@ enum ComparisonReport {
         var figures: [IndexPage.Figure] = []
         let name = plan.name.rawValue
         let series = outcomes.map { o in
-            LineSeries(name: o.optimizer.rawValue + (o.diverged ? " (diverged)" : ""), values: o.losses, color: color(o.optimizer))
+            LineSeries(name: o.optimizer.rawValue + (o.diverged ? " (diverged)" : ""), x: o.lossSteps.map(Double.init), y: o.losses,
+                       color: color(o.optimizer))
         }
         let lossPlot = LinePlot(title: plan.title, xLabel: "step", yLabel: plan.batchSize == nil ? "loss" : "full-data loss",
                                 series: series, logY: plan.logY, yFloor: 1e-16, yRange: plan.yRange)
