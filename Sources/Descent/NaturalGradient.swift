@@ -146,22 +146,23 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         case .none:
             guard buffer.isEmpty, diagonal.isEmpty else { throw OptimizerError.corruptCheckpoint("curvature buffers without a solver path") }
             return
-        case .diagonal:
-            r = count ?? -1
-            guard buffer.count == r else { throw OptimizerError.corruptCheckpoint("diagonal factor has \(buffer.count) elements, expected \(r)") }
-        case .dense:
-            r = count ?? -1
+        case .diagonal, .dense:
+            r = diagonal.count
+            if let count, count != r {
+                throw OptimizerError.corruptCheckpoint("curvature for \(r) parameters, state for \(count)")
+            }
+            let expected = path == .diagonal ? r : r * r
+            guard buffer.count == expected else {
+                throw OptimizerError.corruptCheckpoint("factor buffer has \(buffer.count) elements, expected \(expected)")
+            }
         case .lowRank:
             r = rows.rows
-            if let count, rows.columns != count || rows.elements.count != rows.rows * rows.columns {
-                throw OptimizerError.corruptCheckpoint("low-rank rows are \(rows.rows) × \(rows.columns), expected \(count) columns")
+            if rows.elements.count != rows.rows * rows.columns || (count.map { $0 != rows.columns } ?? false) {
+                throw OptimizerError.corruptCheckpoint("low-rank rows are \(rows.rows) × \(rows.columns) with \(rows.elements.count) elements for \(count.map(String.init) ?? "?") parameters")
             }
-        }
-        if path != .diagonal, buffer.count != r * r {
-            throw OptimizerError.corruptCheckpoint("factor buffer has \(buffer.count) elements, expected \(r) × \(r)")
-        }
-        guard diagonal.count == r else {
-            throw OptimizerError.corruptCheckpoint("curvature diagonal has \(diagonal.count) elements, expected \(r)")
+            guard buffer.count == r * r, diagonal.count == r else {
+                throw OptimizerError.corruptCheckpoint("Woodbury buffers have \(buffer.count) and \(diagonal.count) elements for rank \(r)")
+            }
         }
     }
 
@@ -396,7 +397,8 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
             }
         }
         let request = currentDamping
-        if !factorValid || dirty || request != factorRequest {
+        // A new average waits for the refresh; a new λ refactors the kept curvature at once.
+        if !factorValid || (due && dirty) || request != factorRequest {
             try refactor(parameters: n, damping: request)
         }
         if due {

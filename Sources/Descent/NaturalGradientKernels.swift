@@ -29,12 +29,24 @@ enum NaturalGradientKernels<Scalar: BLASScalar> {
             attempts += 1
             let info = Scalar.potrf(triangle: .upper, n: r, a: a, lda: r)
             if info == 0 { return lambda }
-            if info < 0 { throw LinearAlgebraError.illegalArgument(routine: "potrf", position: -info) }
+            // LAPACKE refuses a matrix holding a NaN (argument 4) before LAPACK sees it: the
+            // failing minor is then the smallest leading one that contains a NaN.
+            let order = info == -4 ? firstNaNMinor(a, order: r) : info
+            if order <= 0 { throw LinearAlgebraError.illegalArgument(routine: "potrf", position: -info) }
             if attempts > retries {
-                throw NaturalGradientError.notPositiveDefinite(order: info, lastDamping: Double(lambda), attempts: attempts)
+                throw NaturalGradientError.notPositiveDefinite(order: order, lastDamping: Double(lambda), attempts: attempts)
             }
             lambda = lambda == 0 ? floor : lambda * 10
         }
+    }
+
+    /// 1 + the smallest j such that the upper triangle holds a NaN in column j (0 if none).
+    @usableFromInline static func firstNaNMinor(_ a: UnsafePointer<Scalar>, order r: Int) -> Int {
+        var best = r
+        for i in 0..<r where i < best {
+            for j in i..<best where a[i * r + j].isNaN { best = j; break }
+        }
+        return best == r ? 0 : best + 1
     }
 
     /// The diagonal analogue of ``factor(_:diagonal:order:damping:floor:retries:)``:
