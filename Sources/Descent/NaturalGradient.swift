@@ -401,13 +401,17 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         if !factorValid || (due && dirty) || request != factorRequest {
             try refactor(parameters: n, damping: request)
         }
-        if due {
-            sinceRefresh = 0
-            pending = nil
+        func advance() {
+            if due {
+                sinceRefresh = 0
+                pending = nil
+            }
+            count = n
+            t += 1
+            sinceRefresh = (sinceRefresh ?? 0) + 1
         }
-        count = n
         guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else {
-            t += 1; sinceRefresh = (sinceRefresh ?? 0) + 1
+            advance()
             return
         }
         if direction.count != n { direction = Array(repeating: 0, count: n) }
@@ -428,8 +432,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         x.withUnsafeBufferPointer { xb in Scalar.axpy(count: n, alpha: -c, x: xb.baseAddress!, incx: 1, y: p, incy: 1) }
         // δ = −c x with F̃x = g: ∇Lᵀδ = −c gᵀx, δᵀF̄δ = c²(gᵀx − λ‖x‖²).
         prediction = -c * gx + c * c * (gx - factorDamping * xx) / 2
-        t += 1
-        sinceRefresh = (sinceRefresh ?? 0) + 1
+        advance()
     }
 
     /// Factors M + λI on the current path, retrying with a larger λ.

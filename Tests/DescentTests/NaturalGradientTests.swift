@@ -178,4 +178,26 @@ import Testing
         try empiricalVersusExact(Double.self)
         try empiricalVersusExact(Float.self)
     }
+
+    // MARK: The example of docs/natural-gradient.md, verbatim, against statsmodels.
+
+    @Test func documentationExampleReachesTheStatsmodelsMLE() throws {
+        struct Golden: Decodable { var params: [Double] }
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/natural_doc_example.json")
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+
+        let x = try Matrix<Double>([[0.5, 1.2, 1], [-1.0, 0.3, 1], [1.5, -0.7, 1], [0.2, 0.1, 1],
+                                    [-0.4, -1.1, 1], [1.1, 0.9, 1], [-0.8, 0.6, 1], [0.9, -0.2, 1]])
+        let y: [Double] = [1, 0, 1, 0, 0, 0, 1, 1]
+        var theta = [Double](repeating: 0, count: 3)
+        var optimizer = try NaturalGradient<Double>(learningRate: 1, damping: .fixed(0))   // Fisher scoring
+        for _ in 0..<10 {
+            let p = (0..<x.rows).map { i in 1 / (1 + exp(-(0..<3).reduce(0) { $0 + x[i, $1] * theta[$1] })) }
+            let gradient = (0..<3).map { j in (0..<x.rows).reduce(0) { $0 + (p[$1] - y[$1]) * x[$1, j] } / Double(x.rows) }
+            try optimizer.setCurvature(.bernoulli(logitJacobian: x, probabilities: p))      // exact Fisher, logit form
+            try optimizer.step(&theta, gradient: gradient)
+        }
+        #expect(relativeError(theta, golden.params) < 1e-10, "θ = \(theta) vs \(golden.params)")
+    }
 }
