@@ -33,8 +33,9 @@
 /// Memory: the Cholesky path keeps one n × n buffer (the factor in its upper triangle, F̄ in
 /// its lower one) and n-vectors; the Woodbury path keeps an r × r buffer, a reference to the
 /// caller's r × n matrix (a weighted copy for the Bernoulli and categorical forms) and
-/// n-vectors. After the first step of a given shape a step allocates nothing in Swift
-/// (OpenBLAS's LAPACKE allocates a transposed copy inside row-major `potrf`/`potrs`).
+/// n-vectors. After the first step of a given shape a step allocates nothing (the Cholesky
+/// calls go to LAPACK's column-major routines on the symmetric buffer, avoiding LAPACKE's
+/// transposed row-major copy; see `NaturalGradientCholesky`).
 /// A checkpoint holds all of this state, so it is O(n²) or O(rn) scalars.
 ///
 /// - Complexity: per (re)factoring step, Cholesky O(rn² + n³/3) (r the rows of U, or a copy of
@@ -482,7 +483,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         case .dense:
             Scalar.copy(count: n, x: g, incx: 1, y: x, incy: 1)
             buffer.withUnsafeBufferPointer { fb in
-                _ = Scalar.potrs(triangle: .upper, n: n, nrhs: 1, a: fb.baseAddress!, lda: n, b: x, ldb: 1)
+                _ = NaturalGradientCholesky.solve(fb.baseAddress!, order: n, x)
             }
         case .lowRank:
             // x = (g − s² Aᵀ W⁻¹ A g)/λ,  W = λI + s² AAᵀ.
@@ -495,7 +496,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
                     w.withUnsafeMutableBufferPointer { wb in
                         let a = ab.baseAddress!, v = wb.baseAddress!
                         Scalar.gemv(transpose: .none, rows: r, columns: n, alpha: 1, a: a, lda: n, x: g, incx: 1, beta: 0, y: v, incy: 1)
-                        _ = Scalar.potrs(triangle: .upper, n: r, nrhs: 1, a: fb.baseAddress!, lda: r, b: v, ldb: 1)
+                        _ = NaturalGradientCholesky.solve(fb.baseAddress!, order: r, v)
                         Scalar.copy(count: n, x: g, incx: 1, y: x, incy: 1)
                         Scalar.scal(count: n, alpha: 1 / lambda, x: x, incx: 1)
                         Scalar.gemv(transpose: .transpose, rows: r, columns: n, alpha: -s2 / lambda, a: a, lda: n, x: v, incx: 1,

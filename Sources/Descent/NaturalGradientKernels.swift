@@ -27,8 +27,13 @@ enum NaturalGradientKernels<Scalar: BLASScalar> {
         while true {
             restoreUpper(a, diagonal: diagonal, order: r, damping: lambda)
             attempts += 1
-            let info = Scalar.potrf(triangle: .upper, n: r, a: a, lda: r)
-            if info == 0 { return lambda }
+            var info = NaturalGradientCholesky.factor(a, order: r)
+            if info == 0 {
+                // OpenBLAS's potrf passes a NaN pivot (NaN ≤ 0 is false); a NaN or infinity
+                // anywhere in M reaches the pivot of its column, so check the diagonal.
+                guard let bad = (0..<r).first(where: { !a[$0 * r + $0].isFinite }) else { return lambda }
+                info = bad + 1
+            }
             // LAPACKE refuses a matrix holding a NaN (argument 4) before LAPACK sees it: the
             // failing minor is then the smallest leading one that contains a NaN.
             let order = info == -4 ? firstNaNMinor(a, order: r) : info
