@@ -199,4 +199,22 @@ struct ErrorTests {
         }
         try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
     }
+
+    /// The non-finite scan on a vector large enough to be split across threads finds the first
+    /// bad element in any chunk, and nothing in a finite vector (subnormals, ±0, huge values).
+    @Test(arguments: Precision.allCases) func nonFiniteScanOnLargeVectors(_ p: Precision) throws {
+        func run<S: BLASScalar>(_: S.Type) throws {
+            let n = 300_000
+            var x = [S](repeating: 1, count: n)
+            x[7] = .greatestFiniteMagnitude; x[8] = -.leastNonzeroMagnitude; x[9] = -0.0
+            #expect(x.withUnsafeBufferPointer { firstNonFinite($0) } == nil)
+            for (index, value) in [(0, S.nan), (149_999, -S.infinity), (250_001, S.infinity), (n - 1, -S.nan)] {
+                var y = x
+                y[index] = value
+                if index + 5 < n { y[index + 5] = .nan }
+                #expect(y.withUnsafeBufferPointer { firstNonFinite($0) } == index)
+            }
+        }
+        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+    }
 }
