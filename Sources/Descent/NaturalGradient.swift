@@ -138,10 +138,16 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         if solver == .woodbury, curvatureDecay != nil {
             throw OptimizerError.invalidHyperparameter(name: "solver", value: "woodbury", requirement: "not combined with curvatureDecay (an average of low-rank curvatures is not low rank)")
         }
-        try validateState()
     }
 
-    @usableFromInline func validateState() throws {
+    /// Checks a decoded state: counters, and buffer sizes consistent with the solver path.
+    public func validateState() throws {
+        guard t >= 0, skipped >= 0, (sinceRefresh ?? 0) >= 0 else {
+            throw OptimizerError.corruptCheckpoint("negative step count (t = \(t), skipped = \(skipped), since refresh = \(sinceRefresh ?? 0))")
+        }
+        if factorValid || hasCurvature, path == .none {
+            throw OptimizerError.corruptCheckpoint("a factor or curvature is recorded but no solver path")
+        }
         let r: Int
         switch path {
         case .none:
