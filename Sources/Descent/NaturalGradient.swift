@@ -211,6 +211,12 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         return curvatureDecay == nil ? pending == nil : !hasCurvature
     }
 
+    /// True with Levenberg–Marquardt damping, which adapts λ from ``reportLoss(before:after:)``.
+    public var wantsLossReports: Bool {
+        if case .levenbergMarquardt = damping { return true }
+        return false
+    }
+
     @inlinable
     var refreshDue: Bool { sinceRefresh.map { $0 >= refreshInterval } ?? true }
 
