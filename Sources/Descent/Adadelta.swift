@@ -115,7 +115,7 @@ public struct Adadelta<Scalar: BLASScalar>: Optimizer {
                             let gi = sign * g[i] + wd * p[i]
                             let Gi = r * G[i] + (1 - r) * gi * gi
                             // Δ = √(X + ε) / √(G + ε) · g, in PyTorch's order; v = −Δ.
-                            let delta = (X[i] + eps).squareRoot() / (Gi + eps).squareRoot() * gi
+                            let delta = (X[i] + eps).nonNegativeSquareRoot / (Gi + eps).nonNegativeSquareRoot * gi
                             G[i] = Gi
                             X[i] = r * X[i] + (1 - r) * delta * delta
                             p[i] = p[i] - lr * delta
@@ -126,7 +126,7 @@ public struct Adadelta<Scalar: BLASScalar>: Optimizer {
                         for i in range {
                             let gi = sign * g[i] + wd * p[i]
                             let Gi = r * G[i] + (1 - r) * gi * gi
-                            let delta = (X[i] + eps).squareRoot() / (Gi.squareRoot() + eps) * gi
+                            let delta = (X[i] + eps).nonNegativeSquareRoot / (Gi.nonNegativeSquareRoot + eps) * gi
                             G[i] = Gi
                             X[i] = r * X[i] + (1 - r) * delta * delta
                             p[i] = p[i] - lr * delta

@@ -96,7 +96,7 @@ public struct Adagrad<Scalar: BLASScalar>: Optimizer {
                     let gi = sign * g[i] + wd * p[i]
                     let si = s[i] + gi * gi
                     s[i] = si
-                    p[i] = p[i] - clr * gi / (si.squareRoot() + eps)
+                    p[i] = p[i] - clr * gi / (si.nonNegativeSquareRoot + eps)
                 }
             }
         }

@@ -139,7 +139,7 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
                                 let vi = b2 * v[i] + (1 - b2) * gi * gi
                                 let vm = Swift.max(vmax[i], vi)
                                 m[i] = mi; v[i] = vi; vmax[i] = vm
-                                p[i] = p[i] * shrink - stepSize * mi / (vm.squareRoot() / correction2Root + eps)
+                                p[i] = p[i] * shrink - stepSize * mi / (vm.nonNegativeSquareRoot / correction2Root + eps)
                             }
                         }
                     } else {
@@ -149,7 +149,7 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
                                 let mi = b1 * m[i] + (1 - b1) * gi
                                 let vi = b2 * v[i] + (1 - b2) * gi * gi
                                 m[i] = mi; v[i] = vi
-                                p[i] = p[i] * shrink - stepSize * mi / (vi.squareRoot() / correction2Root + eps)
+                                p[i] = p[i] * shrink - stepSize * mi / (vi.nonNegativeSquareRoot / correction2Root + eps)
                             }
                         }
                     }

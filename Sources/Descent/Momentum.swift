@@ -6,7 +6,8 @@
 ///     θ ← θ + v                  (heavy ball)
 ///     θ ← θ + μ v − η g          (nesterov, with the new v)
 ///
-/// v starts at 0. Defaults η = 1e-2, μ = 0.9, λ = 0.
+/// v starts at 0. Defaults η = 1e-2, μ = 0.9, λ = 0 (the lecture's; PyTorch's SGD defaults to
+/// η = 1e-3 and no momentum).
 ///
 /// PyTorch: at a constant η this is exactly `torch.optim.SGD(lr: η, momentum: μ,
 /// dampening: 0, weight_decay: λ, nesterov:, maximize:)`. PyTorch keeps the buffer

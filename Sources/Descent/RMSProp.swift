@@ -117,7 +117,7 @@ public struct RMSProp<Scalar: BLASScalar>: Optimizer {
                                 let gi = sign * g[i] + wd * p[i]
                                 let Gi = r * G[i] + (1 - r) * gi * gi
                                 G[i] = Gi
-                                p[i] = p[i] - lr * gi / (Gi.squareRoot() + eps)
+                                p[i] = p[i] - lr * gi / (Gi.nonNegativeSquareRoot + eps)
                             }
                         }
                     case (true, false):
@@ -137,7 +137,7 @@ public struct RMSProp<Scalar: BLASScalar>: Optimizer {
                             for i in range {
                                 let gi = sign * g[i] + wd * p[i]
                                 let Gi = r * G[i] + (1 - r) * gi * gi
-                                let bi = mu * b[i] + gi / (Gi.squareRoot() + eps)
+                                let bi = mu * b[i] + gi / (Gi.nonNegativeSquareRoot + eps)
                                 G[i] = Gi; b[i] = bi
                                 p[i] = p[i] - lr * bi
                             }

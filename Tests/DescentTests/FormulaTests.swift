@@ -9,8 +9,9 @@ struct FormulaTests {
     typealias Support = OptimizerTestSupport
     typealias Precision = OptimizerTestSupport.Precision
 
-    /// Large enough for `parallelChunks` to split the work (2 × 2¹⁶ elements per thread).
-    static let largeCount = 300_000
+    /// Large enough for `parallelChunks` to split the work across two threads (it needs
+    /// `minimumPerThread` = 2¹⁶ elements per thread), with a ragged last chunk.
+    static let largeCount = 2 * ParallelConfiguration.minimumPerThread + 4_321
 
     /// Runs `optimizer` and `reference` side by side on the same random parameters and
     /// gradients and expects the parameters to agree after every step.

@@ -55,3 +55,44 @@ extension BLASScalar {
         return (self as! Double).bitPattern
     }
 }
+
+extension OptimizerTestSupport {
+    /// One instance of every optimizer with options that allocate all of its state buffers,
+    /// plus the defaults, for the checkpoint and error tests.
+    static func everyOptimizer<S: BLASScalar>(_: S.Type) throws -> [any Optimizer<S>] {
+        [
+            try SGD<S>(),
+            try SGD<S>(learningRate: 0.05, weightDecay: 0.1, maximize: true),
+            try Momentum<S>(),
+            try Momentum<S>(learningRate: 0.05, momentum: 0.5, nesterov: true, weightDecay: 0.1),
+            try Adagrad<S>(),
+            try Adagrad<S>(learningRate: 0.1, learningRateDecay: 0.01, initialAccumulatorValue: 0.1, weightDecay: 0.1),
+            try RMSProp<S>(),
+            try RMSProp<S>(momentum: 0.9, centered: true, weightDecay: 0.1),
+            try Adadelta<S>(),
+            try Adadelta<S>(learningRate: 0.5, rho: 0.95, epsilonPlacement: .outsideSquareRoot, weightDecay: 0.1),
+            try Adam<S>(),
+            try Adam<S>(learningRate: 0.01, beta2: 0.9, weightDecay: 0.1, amsgrad: true),
+            try AdamW<S>(),
+            try AdamW<S>(learningRate: 0.01, beta2: 0.9, weightDecay: 0.1, amsgrad: true, maximize: true),
+        ]
+    }
+
+    /// Runs `body` for Float or Double.
+    static func withScalar(_ p: Precision, _ floatBody: () throws -> Void, _ doubleBody: () throws -> Void) rethrows {
+        switch p {
+        case .float: try floatBody()
+        case .double: try doubleBody()
+        }
+    }
+
+    /// The checkpoint's JSON object, for comparisons that ignore one counter.
+    static func checkpointObject<O: Optimizer>(_ o: O, dropping keys: [String] = []) throws -> NSDictionary {
+        let object = try JSONSerialization.jsonObject(with: o.checkpoint()) as! [String: Any]
+        var inner = object["optimizer"] as! [String: Any]
+        for k in keys { inner[k] = nil }
+        var outer = object
+        outer["optimizer"] = inner
+        return outer as NSDictionary
+    }
+}

@@ -25,8 +25,9 @@ public enum CSVLoader {
     /// Parses CSV text; `source` names it in errors.
     public static func parse<Scalar: BLASScalar>(_ text: String, source: String = "<csv>", targetColumn: String = "target",
                                                 standardize: Bool = false, as: Scalar.Type = Scalar.self) throws -> Dataset<Scalar> {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().lazy
-            .map { (number: $0.offset + 1, text: $0.element.hasSuffix("\r") ? $0.element.dropLast() : $0.element) }
+        // "\r\n" is one Character (a grapheme cluster), so split on any newline character.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated().lazy
+            .map { (number: $0.offset + 1, text: $0.element) }
             .filter { !$0.text.allSatisfy(\.isWhitespace) }
             .makeIterator()
         guard let header = lines.next() else { throw DataError.emptyFile(path: source) }

@@ -64,7 +64,7 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
                 data.targets.withUnsafeBufferPointer { y in
                     for i in 0..<rows { s += softplus(z[i]) - y[sampleIndex(batch, i)] * z[i] }
                 }
-                return s / Scalar(rows)
+                return s * (1 / Scalar(rows))
             }
         } + penalty(θ.baseAddress!)
     }

@@ -91,7 +91,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
         return withBatchRows(data.features, batch) { x, _ in
             withUnsafeTemporaryAllocation(of: Scalar.self, capacity: rows * classCount) { zb -> Scalar in
                 logits(x, rows: rows, θ: θ.baseAddress!, into: zb.baseAddress!)
-                return softmaxRows(zb.baseAddress!, rows: rows, batch: batch) / Scalar(rows)
+                return softmaxRows(zb.baseAddress!, rows: rows, batch: batch) * (1 / Scalar(rows))
             }
         } + penalty(θ.baseAddress!)
     }

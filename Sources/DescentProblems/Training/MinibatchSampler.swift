@@ -9,7 +9,7 @@ public struct MinibatchSampler: Sendable {
     @usableFromInline var rng: SplitMix64
     @usableFromInline var permutation: [Int]
     @usableFromInline var position: Int
-    /// Completed epochs.
+    /// The current epoch, counted from 0 (−1 before the first batch).
     public private(set) var epoch: Int = 0
 
     public init(sampleCount: Int, batchSize: Int, seed: UInt64) {
