@@ -34,7 +34,7 @@ func runComparison<S: BLASScalar>(
     progress: ((Double) -> Void)? = nil
 ) throws -> Outcome {
     let optimizer = try settings.make(S.self)
-    let problem = try plan.start.map { start -> Problem<S> in
+    let problem = plan.start.map { start -> Problem<S> in
         var p = problem
         p.start = start.map { S($0) }
         return p
@@ -81,8 +81,11 @@ func runComparison<S: BLASScalar>(
 
 /// Whether the problem supplies the curvature the natural gradient needs.
 func suppliesCurvature<S: BLASScalar>(_ problem: Problem<S>) -> Bool {
-    let θ = problem.start
-    return problem.objective.outputJacobian(at: θ) != nil || problem.objective.perSampleGradients(at: θ) != nil
+    // The training loop's own source of curvature (the exact Fisher, its default).
+    func open<F: Objective>(_ f: F) -> Bool where F.Scalar == S {
+        problem.start.withUnsafeBufferPointer { f.curvature(at: $0, batch: nil, fisher: .exact) != nil }
+    }
+    return open(problem.objective)
 }
 
 /// The first index from which every value is ≤ `tolerance`, or nil when the last one is above it.

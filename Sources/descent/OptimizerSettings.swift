@@ -19,13 +19,11 @@ enum OptimizerName: String, CaseIterable, ExpressibleByArgument, Sendable {
     }
 }
 
-/// Which Fisher information the natural gradient uses.
-enum FisherKind: String, CaseIterable, ExpressibleByArgument, Sendable {
-    /// F = SᵀS/m from per-sample gradients.
-    case empirical
-    /// The model's Fisher E[Jᵀ H J] from the output Jacobian (the lecture's form).
-    case exact
-}
+import DescentProblems
+
+/// Which Fisher information the natural gradient uses (the training loop supplies it):
+/// empirical F = SᵀS/m from per-sample gradients, or exact E[Jᵀ H J] from the output Jacobian.
+extension FisherKind: ExpressibleByArgument {}
 
 /// Hyperparameters as the user gave them: nil means "not set", and an unset option keeps the
 /// library's default (the tool never restates a default). ``make(_:)`` builds the optimizer from
@@ -163,8 +161,14 @@ struct OptimizerSettings: Sendable {
         }
     }
 
-    /// The natural gradient, once ``NaturalGradient`` is in the library.
+    /// The natural gradient θ ← θ − η (F + λI)⁻¹∇L; `--rho` sets its curvature moving average.
     func makeNaturalGradient<S: BLASScalar>(_: S.Type) throws -> any Optimizer<S> {
-        throw CLIError("the natural gradient is not available in this build yet")
+        var o = try NaturalGradient<S>()
+        if let v = learningRate { o.learningRate = S(v) }
+        if let v = damping { o.damping = .fixed(S(v)) }
+        if let v = stepLength { o.stepLength = S(v) }
+        if let v = rho { o.curvatureDecay = S(v) }
+        try o.validate()
+        return o
     }
 }

@@ -48,12 +48,17 @@ struct Run: ParsableCommand {
         } catch let error as OptimizerError {
             throw CLIError("\(self.optimizer.rawValue): \(error)")
         }
-        let options = try training.options(S.self, learningRate: optimizer.learningRate, recordParameters: trace != nil)
+        var options = try training.options(S.self, learningRate: optimizer.learningRate, recordParameters: trace != nil)
+        if let fisher = optimizerOptions.fisher { options.fisher = fisher }
         if let b = training.batchSize, problem.objective.sampleCount == 0 {
             throw CLIError("--batch-size \(b): the \(self.problem.rawValue) problem has no data samples")
         }
-        let (result, seconds) = try timed {
-            try train(problem.objective, from: problem.start, optimizer: optimizer, options: options)
+        let (result, seconds) = try timed { () throws -> TrainingResult<S> in
+            do {
+                return try train(problem.objective, from: problem.start, optimizer: optimizer, options: options)
+            } catch let error as TrainingError {
+                throw CLIError("\(error)")
+            }
         }
         if let trace {
             try Trace.write(result.history, dimension: problem.objective.dimension, to: trace)

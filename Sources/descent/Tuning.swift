@@ -16,7 +16,7 @@ enum Tuning {
             var lines = ["\(plan.name.rawValue): \(steps) steps, tolerance loss ≤ \(plan.tolerance)"]
             var chosen: [String] = []
             for name in optimizers {
-                if name == .natural && (!NaturalGradientSupport.available || !suppliesCurvature(problem)) {
+                if name == .natural && (!NaturalGradientSupport.available || !suppliesCurvature(problem) || plan.learningRates[.natural] == nil) {
                     progress.advance(label: "\(plan.name.rawValue) · \(name.rawValue)")
                     continue
                 }
