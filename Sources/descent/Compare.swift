@@ -70,16 +70,6 @@ struct Compare: ParsableCommand {
             var notes: [String] = []
             for name in names {
                 let label = "\(plan.name.rawValue) · \(name.rawValue)"
-                if name == .natural && !NaturalGradientSupport.available {
-                    notes.append("natural: left out — NaturalGradient is not in this build yet.")
-                    progress.advance(label: label)
-                    continue
-                }
-                if name == .natural && curvature && plan.learningRates[.natural] == nil {
-                    notes.append("natural: left out — the exact Fisher of a 64-sample batch (640 rows) costs a 640 × 640 factorization per step here; try `descent run --problem \(plan.name.rawValue) --optimizer natural`.")
-                    progress.advance(label: label)
-                    continue
-                }
                 if name == .natural && !curvature {
                     notes.append("natural: left out — the \(plan.name.rawValue) problem supplies no curvature (Fisher or metric).")
                     progress.advance(label: label)
@@ -118,9 +108,4 @@ struct Compare: ParsableCommand {
         }
         print("wrote \(outURL.appendingPathComponent("index.html").path) (\(String(format: "%.1f", seconds)) s)")
     }
-}
-
-/// Whether the natural gradient is in this build.
-enum NaturalGradientSupport {
-    static let available = true
 }

@@ -39,7 +39,8 @@ func runComparison<S: BLASScalar>(
         p.start = start.map { S($0) }
         return p
     } ?? problem
-    let options = TrainingOptions<S>(maxSteps: steps, batchSize: plan.batchSize, seed: 0, recordParameters: true)
+    let options = TrainingOptions<S>(maxSteps: steps, batchSize: plan.batchSize, seed: 0, recordParameters: true,
+                                     fisher: settings.fisher ?? .exact)
     var records: [TrainingRecord<S>] = []
     records.reserveCapacity(steps + 1)
     var failure: String? = nil

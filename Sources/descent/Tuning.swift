@@ -16,14 +16,16 @@ enum Tuning {
             var lines = ["\(plan.name.rawValue): \(steps) steps, tolerance loss ≤ \(plan.tolerance)"]
             var chosen: [String] = []
             for name in optimizers {
-                if name == .natural && (!NaturalGradientSupport.available || !suppliesCurvature(problem) || plan.learningRates[.natural] == nil) {
+                if name == .natural && !suppliesCurvature(problem) {
                     progress.advance(label: "\(plan.name.rawValue) · \(name.rawValue)")
                     continue
                 }
                 var results: [(lr: Double, outcome: Outcome)] = []
                 for lr in ComparisonPlan.grid(name) {
                     progress.update(label: "\(plan.name.rawValue) · \(name.rawValue) lr=\(lr)")
-                    let outcome = try runComparison(plan, problem: problem, settings: OptimizerSettings(name, learningRate: lr), steps: steps)
+                    var settings = plan.settings(for: name)   // the problem's Fisher and damping for `natural`
+                    settings.learningRate = lr
+                    let outcome = try runComparison(plan, problem: problem, settings: settings, steps: steps)
                     results.append((lr, outcome))
                 }
                 progress.advance(label: "\(plan.name.rawValue) · \(name.rawValue)")
