@@ -1,3 +1,5 @@
+import Foundation
+
 /// Adam (Kingma & Ba, 2015), the lecture's form, with PyTorch's options.
 ///
 ///     g ← (maximize ? −∇L : ∇L) + λθ                 (L2 weight decay, coupled)
@@ -10,6 +12,10 @@
 /// `torch.optim.Adam`, whose single-tensor implementation it matches (ε outside the square
 /// root, added after the bias correction of G). For decoupled weight decay use ``AdamW``.
 ///
+/// The bias corrections η / (1 − β₁ᵗ) and √(1 − β₂ᵗ) are computed in `Double` and rounded
+/// once to `Scalar`, as PyTorch computes them in Python floats; in `Float` this keeps
+/// 1 − β₂ᵗ accurate for small t (β₂ᵗ rounded to `Float` first would lose most of its digits).
+///
 /// Kernel: one fused pass that reads θ, g, m, G (and Gmax) and writes θ, m, G (and Gmax):
 /// 56 bytes per Double parameter, split across the cores for large n; no allocation after
 /// the first step.
@@ -17,34 +23,46 @@
 public struct Adam<Scalar: BLASScalar>: Optimizer {
     public static var kind: String { "adam" }
 
+    /// η ≥ 0. Default 1e-3.
     public var learningRate: Scalar
-    /// β₁ ∈ [0, 1): decay of the first moment m.
+    /// β₁ ∈ [0, 1): decay of the first moment m. Default 0.9.
     public var beta1: Scalar
-    /// β₂ ∈ [0, 1): decay of the second moment G.
+    /// β₂ ∈ [0, 1): decay of the second moment G. Default 0.999.
     public var beta2: Scalar
-    /// ε > 0, added to √Ĝ.
+    /// ε > 0, added to √Ĝ'. Default 1e-8.
     public var epsilon: Scalar
-    /// λ ≥ 0: L2 penalty added to the gradient (coupled, as PyTorch's Adam `weight_decay`).
+    /// λ ≥ 0: L2 penalty added to the gradient (coupled, as PyTorch's Adam `weight_decay`);
+    /// in ``AdamW`` the decoupled decay θ ← θ(1 − ηλ).
     public var weightDecay: Scalar
     /// Use the running maximum of G (Reddi et al., 2018), as PyTorch's `amsgrad`.
     public var amsgrad: Bool
+    /// Ascend instead of descend.
     public var maximize: Bool
     public var nonFiniteGradientPolicy: NonFiniteGradientPolicy
     /// Decoupled weight decay θ ← θ(1 − ηλ) before the step (AdamW) instead of g ← g + λθ.
+    /// Not encoded: ``AdamW`` sets it, and its checkpoint kind tells the two apart.
     @usableFromInline var decoupledWeightDecay: Bool = false
 
     public var stepCount: Int { t }
     public var skippedSteps: Int { skipped }
     @usableFromInline var t: Int = 0
     @usableFromInline var skipped: Int = 0
-    /// First moment m, second moment G, and their running maximum (AMSGrad only).
+    /// First moment m.
     public var firstMoment: [Scalar] { m }
+    /// Second moment G.
     public var secondMoment: [Scalar] { G }
+    /// Running maximum of G (AMSGrad only; empty otherwise).
     public var maxSecondMoment: [Scalar] { Gmax }
     @usableFromInline var m: [Scalar] = []
     @usableFromInline var G: [Scalar] = []
     @usableFromInline var Gmax: [Scalar] = []
 
+    @usableFromInline enum CodingKeys: String, CodingKey {
+        case learningRate, beta1, beta2, epsilon, weightDecay, amsgrad, maximize, nonFiniteGradientPolicy
+        case t, skipped, m, G, Gmax
+    }
+
+    /// - Throws: ``OptimizerError/invalidHyperparameter(name:value:requirement:)``.
     public init(learningRate: Scalar = 1e-3, beta1: Scalar = 0.9, beta2: Scalar = 0.999, epsilon: Scalar = 1e-8,
                 weightDecay: Scalar = 0, amsgrad: Bool = false, maximize: Bool = false,
                 nonFiniteGradientPolicy: NonFiniteGradientPolicy = .throwError) throws {
@@ -59,13 +77,18 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
         try validate()
     }
 
+    @inlinable
     public func validate() throws {
         try Hyperparameter.nonNegative("learningRate", learningRate)
         try Hyperparameter.halfOpenUnit("beta1", beta1)
         try Hyperparameter.halfOpenUnit("beta2", beta2)
         try Hyperparameter.positive("epsilon", epsilon)
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
-        try checkStateBuffers([("m", m.count), ("G", G.count), ("Gmax", Gmax.count)], count: stateCount)
+    }
+
+    public func validateState() throws {
+        try checkState(stepCount: t, skippedSteps: skipped, count: stateCount,
+                       required: ["m": m.count, "G": G.count], optional: ["Gmax": Gmax.count])
     }
 
     public var stateCount: Int? { t == 0 && m.isEmpty ? nil : m.count }
@@ -95,16 +118,13 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
         t += 1
         guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
 
-        let t = Scalar(self.t)
         let b1 = beta1, b2 = beta2, eps = epsilon, lr = learningRate
-        let stepSize = lr / (1 - Scalar.pow(b1, t))
-        let correction2Root = (1 - Scalar.pow(b2, t)).squareRoot()
-        // Multiplying by the reciprocal keeps one division per element (the divider, not
-        // memory, bounds this loop otherwise); differs from √Ĝ/√(1−β₂ᵗ) by ≤ 1 ulp.
-        let inverseCorrection2Root = 1 / correction2Root
+        let td = Double(self.t)
+        let stepSize = Scalar(Double(lr) / (1 - Foundation.pow(Double(b1), td)))
+        let correction2Root = Scalar((1 - Foundation.pow(Double(b2), td)).squareRoot())
         let sign: Scalar = maximize ? -1 : 1
         let coupled: Scalar = decoupledWeightDecay ? 0 : weightDecay
-        let shrink: Scalar = decoupledWeightDecay ? 1 - lr * weightDecay : 1
+        let shrink: Scalar = decoupledWeightDecay ? Scalar(1 - Double(lr) * Double(weightDecay)) : 1
         let ams = amsgrad
         m.withUnsafeMutableBufferPointer { mb in
             G.withUnsafeMutableBufferPointer { vb in
@@ -119,8 +139,7 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
                                 let vi = b2 * v[i] + (1 - b2) * gi * gi
                                 let vm = Swift.max(vmax[i], vi)
                                 m[i] = mi; v[i] = vi; vmax[i] = vm
-                                // `.magnitude` (G ≥ 0 anyway) tells LLVM the root needs no errno path, so the loop vectorizes.
-                                p[i] = p[i] * shrink - stepSize * mi / (vm.magnitude.squareRoot() * inverseCorrection2Root + eps)
+                                p[i] = p[i] * shrink - stepSize * mi / (vm.nonNegativeSquareRoot / correction2Root + eps)
                             }
                         }
                     } else {
@@ -130,7 +149,7 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
                                 let mi = b1 * m[i] + (1 - b1) * gi
                                 let vi = b2 * v[i] + (1 - b2) * gi * gi
                                 m[i] = mi; v[i] = vi
-                                p[i] = p[i] * shrink - stepSize * mi / (vi.magnitude.squareRoot() * inverseCorrection2Root + eps)
+                                p[i] = p[i] * shrink - stepSize * mi / (vi.nonNegativeSquareRoot / correction2Root + eps)
                             }
                         }
                     }
@@ -139,12 +158,3 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
         }
     }
 }
-
-extension BLASScalar {
-    /// xʸ through libm's `pow`, in Double for both precisions.
-    @inlinable static func pow(_ x: Self, _ y: Self) -> Self {
-        Self(Foundation.pow(Double(x), Double(y)))
-    }
-}
-
-import Foundation

@@ -28,8 +28,15 @@ public protocol Optimizer<Scalar>: Codable, Sendable {
     var nonFiniteGradientPolicy: NonFiniteGradientPolicy { get set }
 
     /// Throws ``OptimizerError/invalidHyperparameter(name:value:requirement:)`` for the first
-    /// hyperparameter out of range, naming it and its value.
+    /// hyperparameter out of range, naming it and its value. Called at construction and at the
+    /// start of every step; it allocates nothing.
     func validate() throws
+
+    /// Throws ``OptimizerError/corruptCheckpoint(_:)`` when the state is inconsistent (buffers
+    /// of different lengths, a negative step count): called after decoding a checkpoint, so a
+    /// hand-edited or truncated file is refused instead of crashing a later step.
+    /// The default implementation accepts everything (for stateless optimizers).
+    func validateState() throws
 
     /// The number of parameters the state was built for, or nil before the first step.
     var stateCount: Int? { get }
@@ -42,6 +49,8 @@ public protocol Optimizer<Scalar>: Codable, Sendable {
 }
 
 extension Optimizer {
+    public func validateState() throws {}
+
     /// Applies one update to `parameters` in place.
     @inlinable
     public mutating func step(_ parameters: inout [Scalar], gradient: [Scalar]) throws {
@@ -82,6 +91,7 @@ public struct Checkpoint<O: Optimizer>: Codable {
         self.scalar = scalar
         self.optimizer = try c.decode(O.self, forKey: .optimizer)
         try optimizer.validate()
+        try optimizer.validateState()
     }
 }
 
@@ -120,7 +130,35 @@ extension Optimizer {
     }
 }
 
+/// Checks a decoded state: step counters non-negative; with no state (`count == nil`) every
+/// buffer empty; otherwise each `required` buffer holds exactly `count` elements and each
+/// `optional` one (allocated lazily when its option is on) either `count` or none.
+/// Throws ``OptimizerError/corruptCheckpoint(_:)`` naming the buffer and its length.
+public func checkState(stepCount: Int, skippedSteps: Int, count: Int?,
+                       required: KeyValuePairs<String, Int>, optional: KeyValuePairs<String, Int> = [:]) throws {
+    guard stepCount >= 0, skippedSteps >= 0 else {
+        throw OptimizerError.corruptCheckpoint("negative step count (t = \(stepCount), skipped = \(skippedSteps))")
+    }
+    guard let count else {
+        for (name, n) in required where n != 0 {
+            throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements but no state was allocated")
+        }
+        for (name, n) in optional where n != 0 {
+            throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements but no state was allocated")
+        }
+        return
+    }
+    for (name, n) in required where n != count {
+        throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements, expected \(count)")
+    }
+    for (name, n) in optional where n != count && n != 0 {
+        throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements, expected \(count) or none")
+    }
+}
+
 /// Checks that every non-empty state buffer has `count` elements (used when decoding).
+/// Prefer ``checkState(stepCount:skippedSteps:count:required:optional:)``, which also refuses
+/// a required buffer that is missing.
 @inlinable
 public func checkStateBuffers(_ buffers: [(String, Int)], count: Int?) throws {
     guard let count else {

@@ -3,7 +3,8 @@
 ///     g ← (maximize ? −∇L : ∇L) + λθ
 ///     θ ← θ − η g
 ///
-/// Identical to PyTorch's `torch.optim.SGD(lr: η, weight_decay: λ, maximize:)` without momentum.
+/// Identical to PyTorch's `torch.optim.SGD(lr: η, weight_decay: λ, maximize:)` without momentum,
+/// defaults included (η = 1e-3, λ = 0).
 /// For momentum see ``Momentum``.
 ///
 /// Kernel: without weight decay and maximize the whole update is one BLAS `axpy`
@@ -12,7 +13,7 @@
 public struct SGD<Scalar: BLASScalar>: Optimizer {
     public static var kind: String { "sgd" }
 
-    /// η ≥ 0. Default 1e-2 (PyTorch has no default; optax's `sgd` takes it as an argument).
+    /// η ≥ 0. Default 1e-3, PyTorch's default since 2.2 (optax's `sgd` takes it as an argument).
     public var learningRate: Scalar
     /// λ ≥ 0, the L2 penalty added to the gradient.
     public var weightDecay: Scalar
@@ -24,7 +25,7 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
     @usableFromInline var t: Int = 0
     @usableFromInline var skipped: Int = 0
 
-    public init(learningRate: Scalar = 1e-2, weightDecay: Scalar = 0, maximize: Bool = false,
+    public init(learningRate: Scalar = 1e-3, weightDecay: Scalar = 0, maximize: Bool = false,
                 nonFiniteGradientPolicy: NonFiniteGradientPolicy = .throwError) throws {
         self.learningRate = learningRate
         self.weightDecay = weightDecay
@@ -33,9 +34,14 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
         try validate()
     }
 
+    @inlinable
     public func validate() throws {
         try Hyperparameter.nonNegative("learningRate", learningRate)
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
+    }
+
+    public func validateState() throws {
+        try checkState(stepCount: t, skippedSteps: skipped, count: nil, required: [:])
     }
 
     public var stateCount: Int? { nil }

@@ -18,6 +18,7 @@ public enum Hyperparameter {
 }
 
 import DescentLinearAlgebra
+import Dispatch
 
 /// Checks before a step: the gradient's count, the state's count, and (by `policy`) that
 /// every gradient element is finite. Returns `false` when the step must be skipped.
@@ -39,15 +40,52 @@ public func checkStepInputs<S: BLASScalar>(
     throw OptimizerError.nonFiniteGradient(index: index, value: "\(gradient[index])")
 }
 
-/// The index of the first NaN or infinity in `x`, or nil. A branch-free vectorizable scan
-/// first, and a scalar search only when something was found.
+/// The index of the first NaN or infinity in `x`, or nil.
+///
+/// A branch-free scan over the IEEE bit patterns first (an element is not finite exactly when
+/// its exponent bits are all ones), which the compiler vectorizes, split across the cores for
+/// large n; a scalar search only when something was found.
+/// - Complexity: O(n) reads of `x`.
 @inlinable
 public func firstNonFinite<S: BLASScalar>(_ x: UnsafeBufferPointer<S>) -> Int? {
     guard let base = x.baseAddress else { return nil }
     let n = x.count
-    var found: UInt8 = 0
-    for i in 0..<n { found |= base[i].isFinite ? 0 : 1 }
-    guard found != 0 else { return nil }
+    let raw = UnsafeRawPointer(base)
+    var anyBad = false
+    if MemoryLayout<S>.size == 8 {
+        anyBad = anyExponentAllOnes(raw.assumingMemoryBound(to: UInt64.self), count: n, mask: 0x7FF0_0000_0000_0000)
+    } else if MemoryLayout<S>.size == 4 {
+        anyBad = anyExponentAllOnes(raw.assumingMemoryBound(to: UInt32.self), count: n, mask: 0x7F80_0000)
+    } else {
+        for i in 0..<n where !base[i].isFinite { anyBad = true; break }
+    }
+    guard anyBad else { return nil }
     for i in 0..<n where !base[i].isFinite { return i }
     return nil
+}
+
+/// Whether any word has all the bits of `mask` set; chunks run on all cores for large n.
+@inlinable
+func anyExponentAllOnes<W: FixedWidthInteger & UnsignedInteger>(_ p: UnsafePointer<W>, count n: Int, mask: W) -> Bool {
+    let chunks = Swift.max(1, Swift.min(ParallelConfiguration.threads, n / Swift.max(ParallelConfiguration.minimumPerThread, 1)))
+    if chunks == 1 { return anyExponentAllOnes(p, 0..<n, mask: mask) }
+    return withUnsafeTemporaryAllocation(of: Bool.self, capacity: chunks) { found in
+        let chunk = (n + chunks - 1) / chunks
+        let out = found.baseAddress!
+        DispatchQueue.concurrentPerform(iterations: chunks) { w in
+            let r = (w * chunk)..<Swift.min(n, (w + 1) * chunk)
+            out[w] = r.isEmpty ? false : anyExponentAllOnes(p, r, mask: mask)
+        }
+        return found.contains(true)
+    }
+}
+
+@inlinable
+func anyExponentAllOnes<W: FixedWidthInteger & UnsignedInteger>(_ p: UnsafePointer<W>, _ r: Range<Int>, mask: W) -> Bool {
+    var bad: W = 0
+    for i in r {
+        // All ones in the exponent ⇔ (bits & mask) == mask; accumulate branch-free.
+        bad |= (p[i] & mask) ^ mask == 0 ? 1 : 0
+    }
+    return bad != 0
 }

@@ -65,7 +65,7 @@ public enum BLAS {
     }
 
     /// y ← α op(A) x + βy. - Complexity: O(rows · columns).
-    @inlinable public static func gemv<S: BLASScalar>(_ transpose: Transpose = .none, alpha: S = 1, _ a: Matrix<S>,
+    @inlinable public static func gemv<S: BLASScalar>(_ transpose: Transpose, alpha: S = 1, _ a: Matrix<S>,
                                                      _ x: [S], beta: S = 0, _ y: inout [S]) throws {
         try a.checkShape()
         let (inCount, outCount) = transpose == .none ? (a.columns, a.rows) : (a.rows, a.columns)
@@ -89,7 +89,7 @@ public enum BLAS {
     }
 
     /// C ← α op(A) op(B) + βC. - Complexity: O(m · n · k).
-    @inlinable public static func gemm<S: BLASScalar>(_ transposeA: Transpose = .none, _ transposeB: Transpose = .none,
+    @inlinable public static func gemm<S: BLASScalar>(_ transposeA: Transpose, _ transposeB: Transpose,
                                                      alpha: S = 1, _ a: Matrix<S>, _ b: Matrix<S>,
                                                      beta: S = 0, _ c: inout Matrix<S>) throws {
         try a.checkShape(); try b.checkShape(); try c.checkShape()

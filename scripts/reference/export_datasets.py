@@ -82,6 +82,9 @@ float64 values; the last column, `target`, is an integer class label.
   Repository, https://doi.org/10.24432/C5DW2B. Creators: William H. Wolberg,
   W. Nick Street, Olvi L. Mangasarian (University of Wisconsin), 1995.
   Licensed under Creative Commons Attribution 4.0 International (CC BY 4.0).
+  Reference: W. N. Street, W. H. Wolberg, O. L. Mangasarian, "Nuclear feature
+  extraction for breast tumor diagnosis", IS&T/SPIE 1993 International
+  Symposium on Electronic Imaging, vol. 1905, pp. 861-870.
 
 ## digits.csv
 
@@ -91,7 +94,8 @@ float64 values; the last column, `target`, is an integer class label.
 - `target`: digit 0..9; rows per class: {", ".join(f"{d}: {int(c)}" for d, c in enumerate(counts))}.
 - Source: Optical Recognition of Handwritten Digits data set (test part, as
   bundled by scikit-learn), UCI Machine Learning Repository,
-  https://doi.org/10.24432/C50P49. Creators: E. Alpaydin, C. Kaynak
+  https://doi.org/10.24432/C50P49
+  (https://archive.ics.uci.edu/ml/datasets/Optical+Recognition+of+Handwritten+Digits). Creators: E. Alpaydin, C. Kaynak
   (Bogazici University), 1998. Licensed under Creative Commons Attribution
   4.0 International (CC BY 4.0).
 """

@@ -1,0 +1,120 @@
+/// Gradient descent with momentum (Polyak's heavy ball), the lecture's form, with an optional
+/// Nesterov look-ahead.
+///
+///     g ← (maximize ? −∇L : ∇L) + λθ
+///     v ← μ v − η g
+///     θ ← θ + v                  (heavy ball)
+///     θ ← θ + μ v − η g          (nesterov, with the new v)
+///
+/// v starts at 0. Defaults η = 1e-2, μ = 0.9, λ = 0 (the lecture's; PyTorch's SGD defaults to
+/// η = 1e-3 and no momentum).
+///
+/// PyTorch: at a constant η this is exactly `torch.optim.SGD(lr: η, momentum: μ,
+/// dampening: 0, weight_decay: λ, nesterov:, maximize:)`. PyTorch keeps the buffer
+/// b ← μ b + g and steps θ ← θ − η b (nesterov: θ ← θ − η (g + μ b)), so its buffer is −v/η.
+/// The two differ only when η changes between steps (a schedule): here a new η scales only
+/// the new gradient's contribution, in PyTorch it rescales the whole accumulated buffer.
+/// PyTorch's `dampening` is not offered. Unlike PyTorch, μ must be in [0, 1) and `nesterov`
+/// requires μ > 0 (PyTorch also refuses Nesterov without momentum).
+///
+/// Kernel: one fused pass that reads θ, g, v and writes θ, v (40 bytes per Double parameter),
+/// split across the cores for large n; no allocation after the first step.
+/// - Complexity: O(n) per step.
+public struct Momentum<Scalar: BLASScalar>: Optimizer {
+    public static var kind: String { "momentum" }
+
+    /// η ≥ 0. Default 1e-2.
+    public var learningRate: Scalar
+    /// μ ∈ [0, 1): the fraction of the velocity kept each step. Default 0.9.
+    public var momentum: Scalar
+    /// Nesterov's accelerated gradient: θ ← θ + μ v − η g. Requires μ > 0. Default false.
+    public var nesterov: Bool
+    /// λ ≥ 0, the L2 penalty added to the gradient. Default 0.
+    public var weightDecay: Scalar
+    /// Ascend instead of descend.
+    public var maximize: Bool
+    public var nonFiniteGradientPolicy: NonFiniteGradientPolicy
+
+    public var stepCount: Int { t }
+    public var skippedSteps: Int { skipped }
+    @usableFromInline var t: Int = 0
+    @usableFromInline var skipped: Int = 0
+    /// The velocity v (the lecture's form: −η times PyTorch's momentum buffer at constant η).
+    public var velocity: [Scalar] { v }
+    @usableFromInline var v: [Scalar] = []
+
+    /// - Throws: ``OptimizerError/invalidHyperparameter(name:value:requirement:)``.
+    public init(learningRate: Scalar = 1e-2, momentum: Scalar = 0.9, nesterov: Bool = false,
+                weightDecay: Scalar = 0, maximize: Bool = false,
+                nonFiniteGradientPolicy: NonFiniteGradientPolicy = .throwError) throws {
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        self.maximize = maximize
+        self.nonFiniteGradientPolicy = nonFiniteGradientPolicy
+        try validate()
+    }
+
+    @inlinable
+    public func validate() throws {
+        try Hyperparameter.nonNegative("learningRate", learningRate)
+        try Hyperparameter.halfOpenUnit("momentum", momentum)
+        if nesterov && momentum == 0 {
+            throw OptimizerError.invalidHyperparameter(name: "momentum", value: "\(momentum)",
+                                                       requirement: "> 0 when nesterov is true")
+        }
+        try Hyperparameter.nonNegative("weightDecay", weightDecay)
+    }
+
+    public func validateState() throws {
+        try checkState(stepCount: t, skippedSteps: skipped, count: stateCount, required: ["v": v.count])
+    }
+
+    public var stateCount: Int? { t == 0 && v.isEmpty ? nil : v.count }
+
+    public mutating func reset() {
+        t = 0
+        skipped = 0
+        v = []
+    }
+
+    @inlinable
+    public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
+        try validate()
+        guard try checkStepInputs(parameters: parameters.count, gradient: gradient, stateCount: stateCount,
+                                  policy: nonFiniteGradientPolicy) else {
+            skipped += 1
+            return
+        }
+        let n = parameters.count
+        if stateCount == nil { v = Array(repeating: 0, count: n) }
+        t += 1
+        guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
+        let lr = learningRate, mu = momentum, wd = weightDecay
+        let sign: Scalar = maximize ? -1 : 1
+        let nag = nesterov
+        v.withUnsafeMutableBufferPointer { vb in
+            let v = vb.baseAddress!
+            if nag {
+                parallelChunks(count: n) { r in
+                    for i in r {
+                        let gi = sign * g[i] + wd * p[i]
+                        let vi = mu * v[i] - lr * gi
+                        v[i] = vi
+                        p[i] = p[i] + (mu * vi - lr * gi)
+                    }
+                }
+            } else {
+                parallelChunks(count: n) { r in
+                    for i in r {
+                        let gi = sign * g[i] + wd * p[i]
+                        let vi = mu * v[i] - lr * gi
+                        v[i] = vi
+                        p[i] = p[i] + vi
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// Reads a numeric CSV file into a ``Dataset``.
+///
+/// Format: comma-separated, a header row of column names, then one sample per line; cells are
+/// numbers as Swift's `Double(_:)` reads them (surrounding spaces allowed), `\n` or `\r\n` line
+/// ends, blank lines skipped; no quoting. One column, named by `targetColumn`, is the target;
+/// every other column is a feature, in file order. Errors (``DataError``) name the file, the
+/// 1-based line (the header is line 1) and the 1-based column with its name.
+///
+/// - Complexity: O(file size); values are parsed in Double and rounded once to `Scalar`.
+public enum CSVLoader {
+    /// Loads `url`. With `standardize`, features become (x − mean)/std (population std; see
+    /// ``Dataset/standardized()``).
+    public static func load<Scalar: BLASScalar>(_ url: URL, targetColumn: String = "target", standardize: Bool = false,
+                                               as: Scalar.Type = Scalar.self) throws -> Dataset<Scalar> {
+        let path = url.path
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw DataError.unreadable(path: path, reason: "\(error.localizedDescription)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw DataError.unreadable(path: path, reason: "not UTF-8 text") }
+        return try parse(text, source: path, targetColumn: targetColumn, standardize: standardize)
+    }
+
+    /// Parses CSV text; `source` names it in errors.
+    public static func parse<Scalar: BLASScalar>(_ text: String, source: String = "<csv>", targetColumn: String = "target",
+                                                standardize: Bool = false, as: Scalar.Type = Scalar.self) throws -> Dataset<Scalar> {
+        // "\r\n" is one Character (a grapheme cluster), so split on any newline character.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated().lazy
+            .map { (number: $0.offset + 1, text: $0.element) }
+            .filter { !$0.text.allSatisfy(\.isWhitespace) }
+            .makeIterator()
+        guard let header = lines.next() else { throw DataError.emptyFile(path: source) }
+        let names = header.text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let targetIndex = names.firstIndex(of: targetColumn) else {
+            throw DataError.missingTargetColumn(name: targetColumn, path: source, available: names)
+        }
+        let d = names.count - 1
+        var features: [Scalar] = []
+        var targets: [Scalar] = []
+        while let line = lines.next() {
+            var column = 0
+            for cell in line.text.split(separator: ",", omittingEmptySubsequences: false) {
+                guard column < names.count else { column += 1; continue }
+                let trimmed = cell.trimmingCharacters(in: .whitespaces)
+                guard let v = Double(trimmed), v.isFinite else {
+                    throw DataError.notANumber(path: source, line: line.number, column: column + 1, columnName: names[column], value: String(cell))
+                }
+                if column == targetIndex { targets.append(Scalar(v)) } else { features.append(Scalar(v)) }
+                column += 1
+            }
+            guard column == names.count else {
+                throw DataError.wrongFieldCount(path: source, line: line.number, expected: names.count, found: column)
+            }
+        }
+        guard !targets.isEmpty else { throw DataError.noRows(path: source) }
+        var featureNames = names
+        featureNames.remove(at: targetIndex)
+        let dataset = Dataset(features: try Matrix(rows: targets.count, columns: d, elements: features), targets: targets,
+                              featureNames: featureNames, targetName: targetColumn)
+        return standardize ? dataset.standardized() : dataset
+    }
+}

@@ -1,1 +1,0 @@
-// Objectives, data sets and the training loop (see issue 4).

@@ -1,0 +1,85 @@
+import Foundation
+
+// Internal numerical kernels shared by the data models.
+
+/// eˣ, through libm in Double for both precisions.
+@inlinable @inline(__always)
+func scalarExp<S: BLASScalar>(_ x: S) -> S { S(Foundation.exp(Double(x))) }
+
+/// log(1 + x), through libm in Double.
+@inlinable @inline(__always)
+func scalarLog1p<S: BLASScalar>(_ x: S) -> S { S(Foundation.log1p(Double(x))) }
+
+/// log x, through libm in Double.
+@inlinable @inline(__always)
+func scalarLog<S: BLASScalar>(_ x: S) -> S { S(Foundation.log(Double(x))) }
+
+/// tanh x, through libm in Double.
+@inlinable @inline(__always)
+func scalarTanh<S: BLASScalar>(_ x: S) -> S { S(Foundation.tanh(Double(x))) }
+
+/// softplus(z) = log(1 + eᶻ) = max(z, 0) + log1p(e^{−|z|}): no overflow, full precision for
+/// large negative z.
+@inlinable @inline(__always)
+func softplus<S: BLASScalar>(_ z: S) -> S {
+    Swift.max(z, 0) + scalarLog1p(scalarExp(-abs(z)))
+}
+
+/// σ(z) = 1/(1 + e^{−z}), evaluated as e^{z}/(1 + e^{z}) for z < 0 so nothing overflows.
+@inlinable @inline(__always)
+func sigmoid<S: BLASScalar>(_ z: S) -> S {
+    if z >= 0 { return 1 / (1 + scalarExp(-z)) }
+    let e = scalarExp(z)
+    return e / (1 + e)
+}
+
+/// Calls `body` with a contiguous pointer to the batch's rows of `x` (row-major, `x.columns`
+/// wide) and the row count: `x` itself for a nil batch, else the rows gathered into a scoped
+/// temporary buffer. - Complexity: O(|B|·d) copy for a batch, O(1) otherwise.
+@inlinable
+func withBatchRows<S: BLASScalar, R>(_ x: Matrix<S>, _ batch: UnsafeBufferPointer<Int>?,
+                                      _ body: (UnsafePointer<S>, Int) -> R) -> R {
+    let d = x.columns
+    return x.elements.withUnsafeBufferPointer { xp -> R in
+        guard let batch else {
+            // A pointer even for an empty matrix; BLAS is never called with d = 0.
+            if let base = xp.baseAddress { return body(base, x.rows) }
+            return withUnsafeTemporaryAllocation(of: S.self, capacity: 1) { body(UnsafePointer($0.baseAddress!), x.rows) }
+        }
+        let count = batch.count
+        return withUnsafeTemporaryAllocation(of: S.self, capacity: Swift.max(count * d, 1)) { tmp -> R in
+            let t = tmp.baseAddress!
+            if d > 0 {
+                let src = xp.baseAddress!
+                for (r, i) in batch.enumerated() {
+                    precondition(i >= 0 && i < x.rows, "batch index \(i) out of 0..<\(x.rows)")
+                    (t + r * d).update(from: src + i * d, count: d)
+                }
+            } else {
+                for i in batch { precondition(i >= 0 && i < x.rows, "batch index \(i) out of 0..<\(x.rows)") }
+            }
+            return body(UnsafePointer(t), count)
+        }
+    }
+}
+
+/// The sample index of batch row r.
+@inlinable @inline(__always)
+func sampleIndex(_ batch: UnsafeBufferPointer<Int>?, _ r: Int) -> Int { batch?[r] ?? r }
+
+/// The number of rows a batch selects.
+@inlinable @inline(__always)
+func batchCount(_ batch: UnsafeBufferPointer<Int>?, sampleCount: Int) -> Int {
+    let b = batch?.count ?? sampleCount
+    precondition(b > 0, "an empty batch has no mean loss")
+    return b
+}
+
+/// Writes the per-sample rows cᵢ·[xᵢ, 1] (the gradient or Jacobian pattern of a linear predictor
+/// with intercept last) into row `row` of `out`, starting at column `offset`.
+@inlinable
+func writeAugmentedRow<S: BLASScalar>(_ out: UnsafeMutablePointer<S>, coefficient c: S,
+                                     x: UnsafePointer<S>, d: Int) {
+    for j in 0..<d { out[j] = c * x[j] }
+    out[d] = c
+}

@@ -1,0 +1,121 @@
+@_exported import Descent
+@_exported import DescentLinearAlgebra
+
+/// A differentiable objective L(θ) over one flat parameter vector θ ∈ ℝⁿ: an analytic test
+/// function, or the mean loss of a model over a data set,
+///
+///     L_B(θ) = (1/|B|) Σ_{i∈B} ℓᵢ(θ),
+///
+/// over a minibatch B of sample indices (B = all samples when `batch` is nil).
+///
+/// Objectives are immutable values: every method is non-mutating and thread-safe. Work
+/// buffers live in scoped temporary allocations (`withUnsafeTemporaryAllocation`, on the stack
+/// when small), so an evaluation makes at most one short-lived heap allocation.
+///
+/// The natural gradient needs curvature; objectives that can supply it implement
+/// ``perSampleGradients(at:batch:)`` (scores, for the empirical Fisher F = SᵀS/m) and/or
+/// ``outputJacobian(at:batch:)`` (the lecture's Fisher for a model output distribution,
+/// F = E[Jᵀ H J]). Both return nil when not available (the default).
+public protocol Objective<Scalar>: Sendable {
+    associatedtype Scalar: BLASScalar
+
+    /// A short identifier, e.g. `"rosenbrock"` or `"logistic"`.
+    var name: String { get }
+    /// n, the number of parameters.
+    var dimension: Int { get }
+    /// m, the number of data samples; 0 for analytic test functions (batches do not apply and
+    /// `batch` is ignored).
+    var sampleCount: Int { get }
+
+    /// Returns L_B(θ) and writes ∇L_B(θ) into `gradient` (n elements, overwritten).
+    /// `batch` holds sample indices in 0..<sampleCount (repeats allowed); nil means all samples.
+    /// - Precondition: θ and gradient have ``dimension`` elements; batch non-empty and in range.
+    func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
+                         gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar
+
+    /// Returns L_B(θ) without the gradient (cheaper for the data models: no backward pass).
+    func loss(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Scalar
+
+    /// The per-sample gradients S (|B| × n, row i = ∇ℓᵢ(θ) for the i-th index of the batch), so
+    /// that the batch gradient is the mean of the rows and the empirical Fisher is SᵀS/|B|.
+    /// For a likelihood model ℓᵢ = −log p_θ(yᵢ|xᵢ), so the rows are minus the scores.
+    /// Nil when the objective has no samples (default).
+    func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>?
+
+    /// The Jacobian of the model's output (the logits for Bernoulli/categorical outputs) w.r.t. θ,
+    /// stacked per sample, with the output distribution: the ingredients of the lecture's Fisher
+    /// for neural networks. Nil when not available (default).
+    func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>?
+
+    /// A starting point: the documented standard start for test functions, zeros for the convex
+    /// regression models (as scikit-learn), a seeded Glorot initialization for the perceptron.
+    func initialParameters(seed: UInt64) -> [Scalar]
+
+    /// The fraction of samples classified correctly at θ over all data, for classifiers; nil
+    /// otherwise (default).
+    func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double?
+}
+
+extension Objective {
+    public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? { nil }
+    public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? { nil }
+    public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? { nil }
+}
+
+// MARK: - Array conveniences
+
+extension Objective {
+    /// L_B(θ) and ∇L_B(θ) as a new array. - Complexity: as the unsafe variant plus one n-array.
+    @inlinable
+    public func lossAndGradient(at θ: [Scalar], batch: [Int]? = nil) -> (loss: Scalar, gradient: [Scalar]) {
+        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+        var g = [Scalar](repeating: 0, count: dimension)
+        let loss = θ.withUnsafeBufferPointer { tp in
+            g.withUnsafeMutableBufferPointer { gp in
+                withOptionalBuffer(batch) { bp in lossAndGradient(at: tp, batch: bp, gradient: gp) }
+            }
+        }
+        return (loss, g)
+    }
+
+    /// L_B(θ).
+    @inlinable
+    public func loss(at θ: [Scalar], batch: [Int]? = nil) -> Scalar {
+        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+        return θ.withUnsafeBufferPointer { tp in withOptionalBuffer(batch) { bp in loss(at: tp, batch: bp) } }
+    }
+
+    /// ∇L_B(θ).
+    @inlinable
+    public func gradient(at θ: [Scalar], batch: [Int]? = nil) -> [Scalar] {
+        lossAndGradient(at: θ, batch: batch).gradient
+    }
+
+    /// See ``perSampleGradients(at:batch:)-(UnsafeBufferPointer<Scalar>,_)``.
+    @inlinable
+    public func perSampleGradients(at θ: [Scalar], batch: [Int]? = nil) -> Matrix<Scalar>? {
+        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+        return θ.withUnsafeBufferPointer { tp in withOptionalBuffer(batch) { bp in perSampleGradients(at: tp, batch: bp) } }
+    }
+
+    /// See ``outputJacobian(at:batch:)-(UnsafeBufferPointer<Scalar>,_)``.
+    @inlinable
+    public func outputJacobian(at θ: [Scalar], batch: [Int]? = nil) -> OutputJacobian<Scalar>? {
+        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+        return θ.withUnsafeBufferPointer { tp in withOptionalBuffer(batch) { bp in outputJacobian(at: tp, batch: bp) } }
+    }
+
+    /// The training accuracy at θ for classifiers, nil otherwise.
+    @inlinable
+    public func accuracy(at θ: [Scalar]) -> Double? {
+        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+        return θ.withUnsafeBufferPointer { accuracy(at: $0) }
+    }
+}
+
+/// Calls `body` with a buffer over `array`, or nil.
+@inlinable
+func withOptionalBuffer<R>(_ array: [Int]?, _ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0) }
+}

@@ -1,0 +1,27 @@
+/// The saddle f(x, y) = x² − y², ∇f = (2x, −2y): a stationary point at the origin that is not a
+/// minimum; f is unbounded below, so ``minimum`` is nil. Standard start (1, 1e-3) — just off the
+/// stable manifold y = 0, so a method escapes only as fast as it amplifies the y-component.
+/// Plotted on [−1.5, 1.5]².
+/// - Complexity: O(1) per evaluation.
+public struct Saddle<Scalar: BLASScalar>: PlaneObjective {
+    public var standardStart: [Scalar]
+    public init(start: [Scalar] = [1, 1e-3]) {
+        precondition(start.count == 2, "Saddle: start needs 2 coordinates")
+        self.standardStart = start
+    }
+    public var name: String { "saddle" }
+    public var domain: PlotDomain { PlotDomain(x: -1.5...1.5, y: -1.5...1.5) }
+    public var minimum: KnownMinimum<Scalar>? { nil }
+
+    @inlinable public func value(x: Scalar, y: Scalar) -> Scalar { x * x - y * y }
+
+    @inlinable
+    public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
+                                gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
+        precondition(θ.count == 2 && gradient.count == 2, "saddle: θ and gradient need 2 elements")
+        let x = θ[0], y = θ[1]
+        gradient[0] = 2 * x
+        gradient[1] = -2 * y
+        return x * x - y * y
+    }
+}

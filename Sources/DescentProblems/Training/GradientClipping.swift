@@ -1,0 +1,24 @@
+/// Clips a gradient by its global Euclidean norm, as PyTorch's
+/// `torch.nn.utils.clip_grad_norm_(max_norm:)`:
+///
+///     N = ‖g‖₂;   if N > c:  g ← g · c/(N + 10⁻⁶)
+///
+/// Returns N, the norm before clipping (as PyTorch). A non-finite N leaves g alone.
+/// - Complexity: one BLAS nrm2 and, when clipping, one scal: O(n), no allocation.
+@inlinable
+@discardableResult
+public func clipGradientNorm<Scalar: BLASScalar>(_ gradient: UnsafeMutableBufferPointer<Scalar>, maxNorm: Scalar) -> Scalar {
+    guard let g = gradient.baseAddress, gradient.count > 0 else { return 0 }
+    let norm = Scalar.nrm2(count: gradient.count, x: g, incx: 1)
+    if norm.isFinite && norm > maxNorm {
+        Scalar.scal(count: gradient.count, alpha: maxNorm / (norm + Scalar(1e-6)), x: g, incx: 1)
+    }
+    return norm
+}
+
+/// Array form of ``clipGradientNorm(_:maxNorm:)-(UnsafeMutableBufferPointer<Scalar>,_)``.
+@inlinable
+@discardableResult
+public func clipGradientNorm<Scalar: BLASScalar>(_ gradient: inout [Scalar], maxNorm: Scalar) -> Scalar {
+    gradient.withUnsafeMutableBufferPointer { clipGradientNorm($0, maxNorm: maxNorm) }
+}

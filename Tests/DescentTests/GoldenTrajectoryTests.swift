@@ -1,0 +1,180 @@
+import Descent
+import Foundation
+import Testing
+
+/// PyTorch's recorded trajectories (`Tests/Fixtures/torch_optim.json`, written by
+/// `scripts/reference/torch_optim.py`: torch float64, single-tensor implementations).
+/// Each case's recorded raw gradients are fed to our optimizer and every θ_t must match.
+@Suite("Golden trajectories from torch.optim")
+struct GoldenTrajectoryTests {
+    typealias Support = OptimizerTestSupport
+
+    enum OptionValue: Decodable {
+        case number(Double), flag(Bool)
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let b = try? c.decode(Bool.self) { self = .flag(b) } else { self = .number(try c.decode(Double.self)) }
+        }
+    }
+
+    struct Problem: Decodable {
+        var x0: [Double]
+        var A: [[Double]]?
+        var b: [Double]?
+    }
+
+    struct Case: Decodable, CustomStringConvertible {
+        var name: String
+        var optimizer: String
+        var options: [String: OptionValue]
+        var problem: String
+        var steps: Int
+        var trajectory: [[Double]]
+        var gradients: [[Double]]
+        var description: String { name }
+    }
+
+    struct Fixture: Decodable {
+        var source: String
+        var problems: [String: Problem]
+        var cases: [Case]
+    }
+
+    static let fixture: Fixture = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/torch_optim.json")
+        do {
+            return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        } catch {
+            fatalError("cannot read \(url.path): \(error)")
+        }
+    }()
+
+    /// Reads the options of one case; every key must be used, so an option we ignore fails.
+    struct Options {
+        var values: [String: OptionValue]
+        var used: Set<String> = []
+        mutating func number<S: BLASScalar>(_ key: String) throws -> S {
+            used.insert(key)
+            guard case let .number(v)? = values[key] else { throw FixtureError("missing number \(key)") }
+            return S(v)
+        }
+        mutating func flag(_ key: String) throws -> Bool {
+            used.insert(key)
+            guard case let .flag(v)? = values[key] else { throw FixtureError("missing flag \(key)") }
+            return v
+        }
+        var unused: Set<String> { Set(values.keys).subtracting(used) }
+    }
+
+    struct FixtureError: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// Steps `optimizer` through the case's recorded gradients; returns θ_0 … θ_N.
+    static func replay<O: Optimizer>(_ optimizer: O, _ c: Case) throws -> [[O.Scalar]] {
+        var optimizer = optimizer
+        var theta = c.trajectory[0].map { O.Scalar($0) }
+        var out = [theta]
+        for g in c.gradients {
+            try optimizer.step(&theta, gradient: g.map { O.Scalar($0) })
+            out.append(theta)
+        }
+        return out
+    }
+
+    static func run<S: BLASScalar>(_ c: Case, as _: S.Type) throws -> [[S]] {
+        var o = Options(values: c.options)
+        let lr: S = try o.number("learningRate"), wd: S = try o.number("weightDecay")
+        let maximize = try o.flag("maximize")
+        let result: [[S]]
+        switch c.optimizer {
+        case "sgd":
+            result = try replay(SGD<S>(learningRate: lr, weightDecay: wd, maximize: maximize), c)
+        case "momentum":
+            result = try replay(Momentum<S>(learningRate: lr, momentum: o.number("momentum"), nesterov: o.flag("nesterov"),
+                                            weightDecay: wd, maximize: maximize), c)
+        case "adagrad":
+            result = try replay(Adagrad<S>(learningRate: lr, learningRateDecay: o.number("learningRateDecay"),
+                                           initialAccumulatorValue: o.number("initialAccumulatorValue"),
+                                           epsilon: o.number("epsilon"), weightDecay: wd, maximize: maximize), c)
+        case "rmsprop":
+            result = try replay(RMSProp<S>(learningRate: lr, rho: o.number("rho"), epsilon: o.number("epsilon"),
+                                           momentum: o.number("momentum"), centered: o.flag("centered"),
+                                           weightDecay: wd, maximize: maximize), c)
+        case "adadelta":
+            result = try replay(Adadelta<S>(learningRate: lr, rho: o.number("rho"), epsilon: o.number("epsilon"),
+                                            weightDecay: wd, maximize: maximize), c)
+        case "adam":
+            result = try replay(Adam<S>(learningRate: lr, beta1: o.number("beta1"), beta2: o.number("beta2"),
+                                        epsilon: o.number("epsilon"), weightDecay: wd, amsgrad: o.flag("amsgrad"),
+                                        maximize: maximize), c)
+        case "adamw":
+            result = try replay(AdamW<S>(learningRate: lr, beta1: o.number("beta1"), beta2: o.number("beta2"),
+                                         epsilon: o.number("epsilon"), weightDecay: wd, amsgrad: o.flag("amsgrad"),
+                                         maximize: maximize), c)
+        default:
+            throw FixtureError("unknown optimizer \(c.optimizer)")
+        }
+        #expect(o.unused.isEmpty, "\(c.name): options not passed to the optimizer: \(o.unused)")
+        return result
+    }
+
+    @Test func fixtureCoversEveryOptimizer() {
+        let names = Set(Self.fixture.cases.map(\.optimizer))
+        #expect(names == ["sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam", "adamw"])
+        for c in Self.fixture.cases {
+            #expect(c.trajectory.count == c.steps + 1 && c.gradients.count == c.steps, "\(c.name)")
+        }
+    }
+
+    /// Double: every θ_t within 1e-10 (normwise relative) of PyTorch's.
+    @Test(arguments: fixture.cases) func matchesPyTorchInDouble(_ c: Case) throws {
+        let ours = try Self.run(c, as: Double.self)
+        for (t, (x, r)) in zip(ours, c.trajectory).enumerated() {
+            let err = Support.relativeError(x, r)
+            #expect(err <= 1e-10, "\(c.name) θ_\(t): relative error \(err)")
+            if err > 1e-10 { break }
+        }
+    }
+
+    /// Float follows the same path: the recorded gradients do not depend on our rounding, so
+    /// only the optimizer's own Float arithmetic separates the two.
+    @Test(arguments: fixture.cases) func followsPyTorchInFloat(_ c: Case) throws {
+        let ours = try Self.run(c, as: Float.self)
+        for (t, (x, r)) in zip(ours, c.trajectory).enumerated() {
+            let err = Support.relativeError(x, r)
+            #expect(err <= 1e-5, "\(c.name) θ_\(t): relative error \(err)")
+            if err > 1e-5 { break }
+        }
+    }
+
+    /// The problems are what the fixture says: our analytic gradients at θ_t equal the recorded
+    /// autograd ones.
+    @Test(arguments: fixture.cases) func analyticGradientsMatchRecorded(_ c: Case) throws {
+        let problem = try #require(Self.fixture.problems[c.problem])
+        #expect(problem.x0 == c.trajectory[0])
+        for (t, g) in c.gradients.enumerated() {
+            let x = c.trajectory[t]
+            let ours: [Double]
+            switch c.problem {
+            case "rosenbrock":
+                // f = (1 − x)² + 100 (y − x²)²
+                let r = x[1] - x[0] * x[0]
+                ours = [-2 * (1 - x[0]) - 400 * x[0] * r, 200 * r]
+            case "least_squares":
+                // L = ‖A x − b‖² / (2m), ∇L = Aᵀ(A x − b) / m
+                let A = try #require(problem.A), b = try #require(problem.b)
+                let m = Double(A.count)
+                let res = A.indices.map { i in zip(A[i], x).reduce(0) { $0 + $1.0 * $1.1 } - b[i] }
+                ours = x.indices.map { j in A.indices.reduce(0) { $0 + A[$1][j] * res[$1] } / m }
+            default:
+                Issue.record("unknown problem \(c.problem)")
+                return
+            }
+            let err = Support.relativeError(ours, g)
+            #expect(err <= 1e-12, "\(c.name) ∇L(θ_\(t)): relative error \(err)")
+        }
+    }
+}
