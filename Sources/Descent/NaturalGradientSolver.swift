@@ -1,0 +1,15 @@
+/// How ``NaturalGradient`` solves (F + λI) x = ∇L.
+///
+/// - ``cholesky``: form the n × n matrix F + λI and factor it (LAPACK `potrf`, n³/3 flops),
+///   then `potrs` (2n² flops). Needs n² scalars of memory.
+/// - ``woodbury``: for a curvature given by r < n rows U (F = UᵀU: per-sample scores or
+///   Jacobians), factor the r × r matrix λI + UUᵀ (r²n + r³/3 flops) and apply
+///   (λI + UᵀU)⁻¹g = (g − Uᵀ(λI + UUᵀ)⁻¹Ug)/λ with two `gemv`s; never forms an n × n matrix.
+///   Needs λ > 0 and no curvature moving average.
+/// - ``automatic``: Woodbury when the curvature has fewer rows than parameters and no moving
+///   average is kept, Cholesky otherwise. A diagonal metric is always solved element-wise.
+public enum NaturalGradientSolver: String, Codable, Sendable, CaseIterable {
+    case automatic
+    case cholesky
+    case woodbury
+}
