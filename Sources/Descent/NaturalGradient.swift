@@ -141,7 +141,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         try validateState()
     }
 
-    @usableFromInline func validateState() throws {
+    public func validateState() throws {
         let r: Int
         switch path {
         case .none:

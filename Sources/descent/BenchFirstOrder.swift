@@ -42,18 +42,21 @@ struct FirstOrderTiming {
 
 /// Runs the first-order cases.
 enum BenchFirstOrder {
-    /// Builds the optimizer `name` with PyTorch's defaults (η = 1e-3 everywhere, momentum 0.9
-    /// for momentum/nesterov) and measures it on `buffers`.
+    /// Builds the optimizer `spec.name` with the library's defaults (PyTorch's; momentum 0.9
+    /// for momentum and nesterov) and measures it on `buffers`.
     static func measure<Scalar: BLASScalar>(_ spec: BenchOptimizer, buffers: BenchBuffers<Scalar>,
                                             budgetSeconds: Double, minimumRounds: Int) throws -> FirstOrderTiming? {
-        let lr: Scalar = 1e-3
+        let b = budgetSeconds, r = minimumRounds
         switch spec.name {
-        case "sgd":
-            return try time({ try SGD<Scalar>(learningRate: lr, nonFiniteGradientPolicy: $0) }, spec, buffers, budgetSeconds, minimumRounds)
-        case "adam":
-            return try time({ try Adam<Scalar>(learningRate: lr, nonFiniteGradientPolicy: $0) }, spec, buffers, budgetSeconds, minimumRounds)
-        default:
-            return nil
+        case "sgd": return try time({ try SGD<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "momentum": return try time({ try Momentum<Scalar>(momentum: 0.9, nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "nesterov": return try time({ try Momentum<Scalar>(momentum: 0.9, nesterov: true, nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adagrad": return try time({ try Adagrad<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "rmsprop": return try time({ try RMSProp<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adadelta": return try time({ try Adadelta<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adam": return try time({ try Adam<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adamw": return try time({ try AdamW<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        default: return nil
         }
     }
 
