@@ -52,6 +52,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Comma-separated sample counts m for the Woodbury step (default 64,256).")
     var woodburyRanks: String?
 
+    @Option(name: .long, help: "Score rows m of the empirical Fisher in the Cholesky case (m = min(this, n)).")
+    var choleskySamples: Int = 256
+
     mutating func validate() throws {
         optimizer = optimizer.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
         for name in optimizer where BenchOptimizer.named(name) == nil {
@@ -91,7 +94,8 @@ struct Bench: ParsableCommand {
         if kind != .firstOrder {
             try runner.natural(choleskySizes: try Bench.parseSizes(choleskySizes, option: "") ?? [256, 1024, 4096, 8192],
                                woodburySizes: try Bench.parseSizes(woodburySizes, option: "") ?? [10_000, 100_000, 1_000_000],
-                               ranks: try Bench.parseSizes(woodburyRanks, option: "") ?? [64, 256])
+                               ranks: try Bench.parseSizes(woodburyRanks, option: "") ?? [64, 256],
+                               choleskySamples: choleskySamples)
         }
         runner.finish()
     }

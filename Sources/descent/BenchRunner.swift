@@ -128,7 +128,7 @@ struct BenchRunner {
         }
         if !naturalRows.isEmpty {
             out.append("Natural gradient: full step vs. the raw BLAS/LAPACK calls it consists of, same matrices.")
-            var table = [["solver", "precision", "n", "m", "step", "raw calls", "ratio", "allocs/step"]]
+            var table = [["solver", "precision", "n", "m", "step", "raw calls", "ratio", "allocs/step", "raw allocs"]]
             for r in naturalRows {
                 func d(_ k: String) -> Double { if case let .number(x)? = r[k] { return x }; return .nan }
                 func s(_ k: String) -> String { if case let .string(x)? = r[k] { return x }; return "" }
@@ -136,7 +136,7 @@ struct BenchRunner {
                 table.append([s("solver"), s("precision"), BenchTable.size(i("n")), String(i("m")),
                               BenchTable.seconds(d("seconds")), BenchTable.seconds(d("raw_seconds")),
                               BenchTable.fixed(d("seconds") / d("raw_seconds"), 3),
-                              r["allocations_per_step"].map { if case let .number(x) = $0 { return BenchTable.fixed(x, 2) }; return "n/a" } ?? "n/a"])
+                              BenchTable.fixed(d("allocations_per_step"), 1), BenchTable.fixed(d("raw_allocations_per_step"), 1)])
             }
             out.append(BenchTable.render(table))
             out.append("")
@@ -147,7 +147,38 @@ struct BenchRunner {
         print(out.joined(separator: "\n"))
     }
 
-    mutating func natural(choleskySizes: [Int], woodburySizes: [Int], ranks: [Int]) throws {
-        note("natural-gradient benchmark: NaturalGradient is not in this build of the library; skipped")
+    mutating func natural(choleskySizes: [Int], woodburySizes: [Int], ranks: [Int], choleskySamples: Int) throws {
+        var cases: [(NaturalGradientSolver, Int, Int)] = choleskySizes.map { (.cholesky, $0, Swift.min(choleskySamples, $0)) }
+        for n in woodburySizes { for m in ranks where m < n { cases.append((.woodbury, n, m)) } }
+        progress = BenchProgress(total: cases.count)
+        for (solver, n, m) in cases {
+            let name = solver == .cholesky ? "cholesky" : "woodbury"
+            let bytes = 8 * (solver == .cholesky ? 2 * n * n + m * n : 2 * m * n + 2 * m * m) + 8 * 6 * n
+            if Double(bytes) > 0.5 * Double(BenchSystem.availableMemoryBytes()) {
+                note("skipping natural \(name) n = \(n), m = \(m): needs \(BenchTable.bytes(bytes))")
+                progress.finish()
+                continue
+            }
+            progress.start("natural \(name) n = \(BenchTable.size(n)) m = \(m)")
+            defer { progress.finish() }
+            let t = try BenchNatural.measure(solver: solver, n: n, m: m, minimumRounds: Swift.max(3, rounds / 2),
+                                             budgetSeconds: seconds * 2)
+            var fields: [(String, BenchJSON)] = [
+                ("kind", .string("natural")),
+                ("solver", .string(name)),
+                ("precision", .string("double")),
+                ("n", .int(n)),
+                ("m", .int(m)),
+                ("seconds", .number(t.seconds)),
+                ("raw_seconds", .number(t.rawSeconds)),
+                ("ratio", .number(t.seconds / t.rawSeconds)),
+                ("raw_calls", .string(solver == .cholesky ? "syrk+potrf+potrs" : "syrk+potrf+gemv+potrs+gemv+axpy")),
+                ("rounds", .int(t.rounds)),
+            ]
+            fields.append(("allocations_per_step", t.allocationsPerStep.map { .number($0) } ?? .null))
+            fields.append(("raw_allocations_per_step", t.rawAllocationsPerStep.map { .number($0) } ?? .null))
+            fields.append(("peak_rss_bytes", .int(BenchSystem.peakResidentBytes())))
+            emit(BenchRow(fields: fields), natural: true)
+        }
     }
 }
