@@ -34,8 +34,9 @@ struct FirstOrderTiming {
     var checkedSeconds: Double
     /// The stream kernel with the same arrays read and written.
     var streamSeconds: Double
-    /// Heap allocations per timed step of both variants (nil where they cannot be counted).
+    /// Heap allocations per timed step, unchecked and checked (nil where they cannot be counted).
     var allocationsPerStep: Double?
+    var checkedAllocationsPerStep: Double?
     var rounds: Int
     var stepsPerRound: Int
 }
@@ -86,7 +87,7 @@ enum BenchFirstOrder {
         let steps = Swift.max(1, Swift.min(100_000, Int(2e-3 / Swift.max(single, 1e-9))))
 
         var stream: [Double] = [], unchecked: [Double] = [], checkedTimes: [Double] = []
-        var allocations = 0, countedSteps = 0
+        var allocations = 0, checkedAllocations = 0, countedSteps = 0
         let counting = BenchSystem.allocationCount() != nil
         let start = BenchSystem.now()
         var parity = 0
@@ -115,9 +116,9 @@ enum BenchFirstOrder {
                 parity &+= 1
             }
             b = BenchSystem.now()
-            allocations += (BenchSystem.allocationCount() ?? 0) - before
+            checkedAllocations += (BenchSystem.allocationCount() ?? 0) - before
             checkedTimes.append(Double(b - a) * 1e-9 / Double(steps))
-            countedSteps += 2 * steps
+            countedSteps += steps
 
             let elapsed = Double(BenchSystem.now() - start) * 1e-9
             if unchecked.count >= minimumRounds && (elapsed >= budgetSeconds || unchecked.count >= 1000) { break }
@@ -127,6 +128,7 @@ enum BenchFirstOrder {
                                 checkedSeconds: BenchStatistics.median(checkedTimes),
                                 streamSeconds: BenchStatistics.median(stream),
                                 allocationsPerStep: counting ? Double(allocations) / Double(countedSteps) : nil,
+                                checkedAllocationsPerStep: counting ? Double(checkedAllocations) / Double(countedSteps) : nil,
                                 rounds: unchecked.count, stepsPerRound: steps)
     }
 }

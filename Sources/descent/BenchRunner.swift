@@ -97,6 +97,7 @@ struct BenchRunner {
                 ("steps_per_round", .int(t.stepsPerRound)),
             ]
             fields.append(("allocations_per_step", t.allocationsPerStep.map { .number($0) } ?? .null))
+            fields.append(("checked_allocations_per_step", t.checkedAllocationsPerStep.map { .number($0) } ?? .null))
             fields.append(("allocation_method", .string(BenchSystem.allocationMethod)))
             fields.append(("peak_rss_bytes", .int(BenchSystem.peakResidentBytes())))
             emit(BenchRow(fields: fields))
@@ -111,7 +112,7 @@ struct BenchRunner {
         if !firstOrderRows.isEmpty {
             out.append("First-order optimizers: median time per step; 'unchecked' = nonFiniteGradientPolicy .unchecked (as PyTorch),")
             out.append("'default' = .throwError (reads the gradient once more); stream = plain kernel moving the same arrays, same threads.")
-            var table = [["optimizer", "precision", "n", "ns/elem", "GB/s", "stream GB/s", "of stream", "ns/elem default", "GB/s default", "time/step", "allocs/step"]]
+            var table = [["optimizer", "precision", "n", "ns/elem", "GB/s", "stream GB/s", "of stream", "ns/elem default", "GB/s default", "time/step", "allocs/step", "allocs default"]]
             for r in firstOrderRows {
                 func d(_ k: String) -> Double { if case let .number(x)? = r[k] { return x }; return .nan }
                 func s(_ k: String) -> String { if case let .string(x)? = r[k] { return x }; return "" }
@@ -121,7 +122,7 @@ struct BenchRunner {
                               BenchTable.fixed(d("limit_gbps"), 1), BenchTable.fixed(100 * d("ratio_to_limit"), 0) + " %",
                               BenchTable.fixed(d("checked_ns_per_element"), 3), BenchTable.fixed(d("checked_gbps"), 1),
                               BenchTable.seconds(d("seconds_per_step")),
-                              r["allocations_per_step"].map { if case let .number(x) = $0 { return BenchTable.fixed(x, 2) }; return "n/a" } ?? "n/a"])
+                              BenchTable.fixed(d("allocations_per_step"), 2), BenchTable.fixed(d("checked_allocations_per_step"), 2)])
             }
             out.append(BenchTable.render(table))
             out.append("")
