@@ -11,13 +11,15 @@ import Foundation
 /// Element-wise optimizer kernels are memory (or divider) bound, so on a vector of millions of
 /// elements a second core adds throughput; on small vectors waking a thread would cost more
 /// than the work. Chunk boundaries fall on multiples of 64 elements (a cache line of Floats or
-/// two of Doubles). The calling thread runs the first chunk; the others go to a persistent pool
-/// of ``ParallelConfiguration/threads`` − 1 worker threads, started on first use. A call
-/// allocates nothing. When the pool is already busy (a concurrent or nested call), the
-/// call runs `body(0..<count)` inline on its own thread instead of waiting.
+/// two of Doubles); for large n there are four chunks per thread, claimed dynamically by the
+/// calling thread and a persistent pool of ``ParallelConfiguration/threads`` − 1 worker
+/// threads started on first use. When the pool is already busy (a concurrent or nested call),
+/// the call runs `body(0..<count)` inline on its own thread instead of waiting.
 ///
-/// - Complexity: O(1) dispatch overhead (no allocation; one lock, one broadcast and, for the
-///   workers, one wake-up) plus the work of `body`.
+/// - Complexity: O(1) dispatch overhead plus the work of `body`: one broadcast, one wake-up per
+///   worker, one short lock per chunk, and one 32-byte heap allocation per threaded call (the
+///   escape check of `withoutActuallyEscaping`, which hands the non-escaping `body` to the
+///   workers); calls below 2 × `minimumPerThread` elements run inline and allocate nothing.
 @inlinable
 public func parallelChunks(count: Int, minimumPerThread: Int = ParallelConfiguration.minimumPerThread,
                            _ body: (Range<Int>) -> Void) {
@@ -26,8 +28,11 @@ public func parallelChunks(count: Int, minimumPerThread: Int = ParallelConfigura
         body(0..<count)
         return
     }
-    let chunk = ((count + workers - 1) / workers + 63) & ~63
-    let ran = ChunkWorkerPool.shared.run(workers: workers) { w in
+    // A few chunks per thread, claimed dynamically: on a shared machine a thread that loses
+    // its core for a while does not hold up the whole step.
+    let tasks = count / (workers * 4) >= 8192 ? workers * 4 : workers
+    let chunk = ((count + tasks - 1) / tasks + 63) & ~63
+    let ran = ChunkWorkerPool.shared.run(tasks: tasks, threads: workers) { w in
         let start = w * chunk
         let end = Swift.min(start + chunk, count)
         if start < end { body(start..<end) }
@@ -66,6 +71,8 @@ final class ChunkWorkerPool: @unchecked Sendable {
     private var job: ((Int) -> Void)?
     private var active = 0
     private var pending = 0
+    private var nextTask = 0
+    private var taskCount = 0
     private var started = 0
 
     private init() {
@@ -75,24 +82,26 @@ final class ChunkWorkerPool: @unchecked Sendable {
         pthread_cond_init(done, nil)
     }
 
-    /// Runs `body(0)` on the calling thread and `body(1) … body(workers − 1)` on pool threads,
-    /// returning when all have finished; returns false without running anything when the pool
-    /// is in use by another call.
+    /// Runs `body(k)` once for every k in 0..<tasks on the calling thread and `threads` − 1 pool
+    /// threads, which claim the tasks in order; returns when all have finished. Returns false
+    /// without running anything when the pool is in use by another call.
     @usableFromInline
-    func run(workers: Int, _ body: (Int) -> Void) -> Bool {
+    func run(tasks: Int, threads: Int, _ body: (Int) -> Void) -> Bool {
         guard pthread_mutex_trylock(callerMutex) == 0 else { return false }
         defer { pthread_mutex_unlock(callerMutex) }
-        startThreads(upTo: workers - 1)
+        startThreads(upTo: threads - 1)
         withoutActuallyEscaping(body) { body in
             pthread_mutex_lock(mutex)
             job = body
-            active = workers - 1
-            pending = workers - 1
+            taskCount = tasks
+            nextTask = 0
+            active = threads - 1
+            pending = threads - 1
             generation &+= 1
             pthread_cond_broadcast(wake)
             pthread_mutex_unlock(mutex)
 
-            body(0)
+            while let k = claim() { body(k) }
 
             pthread_mutex_lock(mutex)
             while pending > 0 { pthread_cond_wait(done, mutex) }
@@ -100,6 +109,21 @@ final class ChunkWorkerPool: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
         }
         return true
+    }
+
+    /// Runs `body(w)` for w in 0..<workers, one task per thread.
+    @usableFromInline
+    func run(workers: Int, _ body: (Int) -> Void) -> Bool {
+        run(tasks: workers, threads: workers, body)
+    }
+
+    /// The next unclaimed task, or nil.
+    private func claim() -> Int? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard nextTask < taskCount else { return nil }
+        nextTask += 1
+        return nextTask - 1
     }
 
     private func startThreads(upTo count: Int) {
@@ -144,7 +168,7 @@ final class ChunkWorkerPool: @unchecked Sendable {
                 // `withoutActuallyEscaping` never sees it escape.
                 let body = job!
                 pthread_mutex_unlock(mutex)
-                body(index)
+                while let k = claim() { body(k) }
             }
             pthread_mutex_lock(mutex)
             pending -= 1
