@@ -138,10 +138,16 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         if solver == .woodbury, curvatureDecay != nil {
             throw OptimizerError.invalidHyperparameter(name: "solver", value: "woodbury", requirement: "not combined with curvatureDecay (an average of low-rank curvatures is not low rank)")
         }
-        try validateState()
     }
 
+    /// Checks a decoded state: counters, and buffer sizes consistent with the solver path.
     public func validateState() throws {
+        guard t >= 0, skipped >= 0, (sinceRefresh ?? 0) >= 0 else {
+            throw OptimizerError.corruptCheckpoint("negative step count (t = \(t), skipped = \(skipped), since refresh = \(sinceRefresh ?? 0))")
+        }
+        if factorValid || hasCurvature, path == .none {
+            throw OptimizerError.corruptCheckpoint("a factor or curvature is recorded but no solver path")
+        }
         let r: Int
         switch path {
         case .none:
@@ -180,6 +186,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     // MARK: - Public state
 
     /// The λ the next factorization asks for: the fixed λ, or the adapted Levenberg–Marquardt λ.
+    @inlinable
     public var currentDamping: Scalar {
         if case .fixed(let v) = damping { return v }
         return lambda ?? damping.initial
@@ -204,7 +211,14 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         return curvatureDecay == nil ? pending == nil : !hasCurvature
     }
 
-    @usableFromInline var refreshDue: Bool { sinceRefresh.map { $0 >= refreshInterval } ?? true }
+    /// True with Levenberg–Marquardt damping, which adapts λ from ``reportLoss(before:after:)``.
+    public var wantsLossReports: Bool {
+        if case .levenbergMarquardt = damping { return true }
+        return false
+    }
+
+    @inlinable
+    var refreshDue: Bool { sinceRefresh.map { $0 >= refreshInterval } ?? true }
 
     // MARK: - Curvature
 
@@ -216,6 +230,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     ///   values, or one the solver cannot use; nothing changes then.
     /// - Complexity: O(1) without averaging (O(mk) checks of probabilities); with averaging
     ///   the fold, e.g. one `syrk` O(rn²).
+    @inlinable
     public mutating func setCurvature(_ curvature: Curvature<Scalar>) throws {
         try validate()
         try curvature.validate(parameterCount: count)
@@ -235,7 +250,8 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         count = n
     }
 
-    @usableFromInline static func firstNonFiniteEntry(_ c: Curvature<Scalar>) -> Int? {
+    @inlinable
+    static func firstNonFiniteEntry(_ c: Curvature<Scalar>) -> Int? {
         func scan(_ a: [Scalar]) -> Int? { a.withUnsafeBufferPointer { firstNonFinite($0) } }
         switch c {
         case let .metric(g), let .fisher(g): return scan(g.elements)
@@ -246,7 +262,8 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     }
 
     /// The solver path for `curvature`, or an error when the chosen solver cannot take it.
-    @usableFromInline func path(for curvature: Curvature<Scalar>, parameters n: Int) throws -> Path {
+    @inlinable
+    func path(for curvature: Curvature<Scalar>, parameters n: Int) throws -> Path {
         let p: Path
         switch curvature {
         case .diagonalMetric:
@@ -270,7 +287,8 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
 
     /// Writes M ← β·M + α·F (α = 1 − β, or 1 when β = 0) into the lower triangle and the
     /// diagonal vector, leaving a live factor in the upper triangle intact.
-    @usableFromInline mutating func absorb(_ curvature: Curvature<Scalar>, path target: Path, parameters n: Int, beta: Scalar) {
+    @inlinable
+    mutating func absorb(_ curvature: Curvature<Scalar>, path target: Path, parameters n: Int, beta: Scalar) {
         let alpha: Scalar = beta == 0 ? 1 : 1 - beta
         if target == .lowRank, case let r = curvature.rank!, path != .lowRank || buffer.count != r * r {
             buffer = Array(repeating: 0, count: r * r); diagonal = Array(repeating: 0, count: r); factorValid = false
@@ -287,7 +305,12 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
             return
         case .diagonal:
             guard case let .diagonalMetric(d) = curvature else { return }
-            for i in 0..<n { diagonal[i] = beta == 0 ? d[i] : beta * diagonal[i] + alpha * d[i] }
+            d.withUnsafeBufferPointer { db in
+                diagonal.withUnsafeMutableBufferPointer { mb in
+                    let src = db.baseAddress!, dst = mb.baseAddress!
+                    for i in 0..<n { dst[i] = beta == 0 ? src[i] : beta * dst[i] + alpha * src[i] }
+                }
+            }
         case .lowRank:
             // M = s² (BA)(BA)ᵀ, r × r, into the lower triangle; the old factor is for another U.
             factorValid = false
@@ -378,6 +401,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     /// - Throws: ``OptimizerError`` for bad inputs, ``NaturalGradientError`` when the curvature is
     ///   missing, does not fit, or F̃ is not positive definite after the retries; the parameters,
     ///   step count, λ and curvature average are then untouched.
+    @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
         try validate()
         guard try checkStepInputs(parameters: parameters.count, gradient: gradient, stateCount: count,
@@ -437,10 +461,15 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     }
 
     /// Factors M + λI on the current path, retrying with a larger λ.
-    @usableFromInline mutating func refactor(parameters n: Int, damping request: Scalar) throws {
+    @inlinable
+    mutating func refactor(parameters n: Int, damping request: Scalar) throws {
         var m = buffer; buffer = []
         defer { buffer = m }
-        let trace = diagonal.reduce(0, +)
+        let trace = diagonal.withUnsafeBufferPointer { b -> Scalar in
+            var sum: Scalar = 0
+            for v in b { sum += v }
+            return sum
+        }
         let floor = NaturalGradientKernels<Scalar>.dampingFloor(trace: trace, parameters: n)
         factorValid = false
         let used: Scalar = try diagonal.withUnsafeBufferPointer { db in
@@ -471,7 +500,8 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     }
 
     /// x ← F̃⁻¹ g with the current factor.
-    @usableFromInline mutating func solve(_ g: UnsafePointer<Scalar>, into x: UnsafeMutablePointer<Scalar>, count n: Int) {
+    @inlinable
+    mutating func solve(_ g: UnsafePointer<Scalar>, into x: UnsafeMutablePointer<Scalar>, count n: Int) {
         switch path {
         case .none:
             return
@@ -516,6 +546,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     /// choice. With fixed damping only ``lastReductionRatio`` is updated.
     /// - Throws: ``NaturalGradientError/noStepToEvaluate`` when no step was taken since the last
     ///   report, ``NaturalGradientError/nonFiniteLoss(_:)`` for a non-finite `before`.
+    @inlinable
     public mutating func reportLoss(before: Scalar, after: Scalar) throws {
         guard let predicted = prediction else { throw NaturalGradientError.noStepToEvaluate }
         guard before.isFinite else { throw NaturalGradientError.nonFiniteLoss("\(before)") }

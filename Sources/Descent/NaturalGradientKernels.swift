@@ -7,7 +7,7 @@
 enum NaturalGradientKernels<Scalar: BLASScalar> {
     /// upper ← lowerᵀ, diagonal ← `diagonal` + λ.
     /// - Complexity: O(r²) strided copies (BLAS `copy`).
-    @usableFromInline static func restoreUpper(_ a: UnsafeMutablePointer<Scalar>, diagonal: UnsafePointer<Scalar>, order r: Int, damping lambda: Scalar) {
+    @inlinable static func restoreUpper(_ a: UnsafeMutablePointer<Scalar>, diagonal: UnsafePointer<Scalar>, order r: Int, damping lambda: Scalar) {
         for i in 0..<r {
             a[i * r + i] = diagonal[i] + lambda
             let tail = r - i - 1
@@ -20,7 +20,7 @@ enum NaturalGradientKernels<Scalar: BLASScalar> {
     /// Returns the λ of the successful factor.
     /// - Throws: ``NaturalGradientError/notPositiveDefinite(order:lastDamping:attempts:)``.
     /// - Complexity: r³/3 flops per attempt.
-    @usableFromInline static func factor(_ a: UnsafeMutablePointer<Scalar>, diagonal: UnsafePointer<Scalar>, order r: Int,
+    @inlinable static func factor(_ a: UnsafeMutablePointer<Scalar>, diagonal: UnsafePointer<Scalar>, order r: Int,
                                          damping: Scalar, floor: Scalar, retries: Int) throws -> Scalar {
         var lambda = damping
         var attempts = 0
@@ -46,7 +46,7 @@ enum NaturalGradientKernels<Scalar: BLASScalar> {
     }
 
     /// 1 + the smallest j such that the upper triangle holds a NaN in column j (0 if none).
-    @usableFromInline static func firstNaNMinor(_ a: UnsafePointer<Scalar>, order r: Int) -> Int {
+    @inlinable static func firstNaNMinor(_ a: UnsafePointer<Scalar>, order r: Int) -> Int {
         var best = r
         for i in 0..<r where i < best {
             for j in i..<best where a[i * r + j].isNaN { best = j; break }
@@ -56,7 +56,7 @@ enum NaturalGradientKernels<Scalar: BLASScalar> {
 
     /// The diagonal analogue of ``factor(_:diagonal:order:damping:floor:retries:)``:
     /// `inverse`ᵢ ← dᵢ + λ once every dᵢ + λ > 0.
-    @usableFromInline static func factorDiagonal(_ out: UnsafeMutablePointer<Scalar>, diagonal d: UnsafePointer<Scalar>, count n: Int,
+    @inlinable static func factorDiagonal(_ out: UnsafeMutablePointer<Scalar>, diagonal d: UnsafePointer<Scalar>, count n: Int,
                                                  damping: Scalar, floor: Scalar, retries: Int) throws -> Scalar {
         var lambda = damping
         var attempts = 0
@@ -77,7 +77,7 @@ enum NaturalGradientKernels<Scalar: BLASScalar> {
 
     /// The first λ tried after λ = 0 fails: 10⁻⁶ · tr(M)/n, or 10⁻⁶ when that is not a
     /// positive finite number.
-    @usableFromInline static func dampingFloor(trace: Scalar, parameters n: Int) -> Scalar {
+    @inlinable static func dampingFloor(trace: Scalar, parameters n: Int) -> Scalar {
         let mean = trace / Scalar(Swift.max(n, 1))
         return (mean > 0 && mean.isFinite ? mean : 1) * 1e-6
     }

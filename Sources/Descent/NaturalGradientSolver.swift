@@ -5,7 +5,8 @@
 /// - ``woodbury``: for a curvature given by r < n rows U (F = UᵀU: per-sample scores or
 ///   Jacobians), factor the r × r matrix λI + UUᵀ (r²n + r³/3 flops) and apply
 ///   (λI + UᵀU)⁻¹g = (g − Uᵀ(λI + UUᵀ)⁻¹Ug)/λ with two `gemv`s; never forms an n × n matrix.
-///   Needs λ > 0 and no curvature moving average.
+///   Needs λ > 0 (a requested λ = 0 starts at 10⁻⁶·tr(F)/n instead) and no curvature
+///   moving average.
 /// - ``automatic``: Woodbury when the curvature has fewer rows than parameters and no moving
 ///   average is kept, Cholesky otherwise. A diagonal metric is always solved element-wise.
 public enum NaturalGradientSolver: String, Codable, Sendable, CaseIterable {

@@ -93,6 +93,18 @@ import Testing
             _ = try NaturalGradient<S>(checkpoint: data, parameterCount: n + 1)
         }
         #expect(throws: OptimizerError.self) { _ = try Adam<S>(checkpoint: data) }
+        // A truncated factor buffer is refused on decoding.
+        var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var state = try #require(json["optimizer"] as? [String: Any])
+        state["buffer"] = Array((state["buffer"] as? [Any] ?? []).dropLast())
+        json["optimizer"] = state
+        let corrupt = try JSONSerialization.data(withJSONObject: json)
+        #expect {
+            _ = try NaturalGradient<S>(checkpoint: corrupt)
+        } throws: { error in
+            guard case OptimizerError.corruptCheckpoint = error else { return false }
+            return true
+        }
     }
 
     func checkpoints<S: BLASScalar>(_: S.Type) throws {

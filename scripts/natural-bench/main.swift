@@ -118,3 +118,41 @@ if mode == "n1e6" || mode == "all" {
     try solveTime(n: 1_000_000, m: 256, solver: .automatic)
     try stepTime(n: 1_000_000, m: 256, solver: .automatic, bernoulli: true, repeats: 2)
 }
+if mode == "parts" {
+    // Where a Cholesky-path step at n = 10⁴, m = 256 spends its time.
+    let n = 10_000, m = 256
+    var rng = Rng(s: 44)
+    let s = (0..<m * n).map { _ in rng.next() }
+    var c = [Double](repeating: 0, count: n * n)
+    let tSyrk = seconds { s.withUnsafeBufferPointer { sb in c.withUnsafeMutableBufferPointer { cb in
+        Double.syrk(triangle: .lower, transpose: .transpose, n: n, k: m, alpha: 1.0 / Double(m), a: sb.baseAddress!, lda: n, beta: 0, c: cb.baseAddress!, ldc: n)
+    } } }
+    var d = [Double](repeating: 0, count: n)
+    for i in 0..<n { d[i] = c[i * n + i] }
+    let tRestore = seconds { c.withUnsafeMutableBufferPointer { cb in d.withUnsafeBufferPointer { db in
+        for i in 0..<n {
+            cb[i * n + i] = db[i] + 1e-3
+            if n - i - 1 > 0 { Double.copy(count: n - i - 1, x: cb.baseAddress! + (i + 1) * n + i, incx: n, y: cb.baseAddress! + i * n + i + 1, incy: 1) }
+        }
+    } } }
+    var info = 0
+    let tPotrf = seconds { info = c.withUnsafeMutableBufferPointer { Double.potrf(triangle: .upper, n: n, a: $0.baseAddress!, lda: n) } }
+    var x = (0..<n).map { _ in rng.next() }
+    let tPotrs = seconds { _ = c.withUnsafeBufferPointer { cb in x.withUnsafeMutableBufferPointer { Double.potrs(triangle: .upper, n: n, nrhs: 1, a: cb.baseAddress!, lda: n, b: $0.baseAddress!, ldb: 1) } } }
+    print(String(format: "  syrk %.2f s, restore upper %.2f s, potrf (row-major LAPACKE) %.2f s (info %d), potrs %.3f s", tSyrk, tRestore, tPotrf, info, tPotrs))
+}
+if mode == "diag" || mode == "all" {
+    // O(n) diagonal-metric step at n = 10⁶ (the lecture's G = diag(a², b²) generalized).
+    let n = 1_000_000
+    var rng = Rng(s: 45)
+    let d = (0..<n).map { _ in 1.5 + rng.next() }
+    let g = (0..<n).map { _ in rng.next() }
+    var theta = [Double](repeating: 0, count: n)
+    var opt = try NaturalGradient<Double>(damping: .fixed(1e-3))
+    try opt.setCurvature(.diagonalMetric(d)); try opt.step(&theta, gradient: g)
+    let t = try seconds { for _ in 0..<10 { try opt.setCurvature(.diagonalMetric(d)); try opt.step(&theta, gradient: g) } } / 10
+    var adam = try Adam<Double>()
+    try adam.step(&theta, gradient: g)
+    let ta = try seconds { for _ in 0..<10 { try adam.step(&theta, gradient: g) } } / 10
+    print(String(format: "  diagonal metric n = %d: %.2f ms per step (Adam: %.2f ms)", n, t * 1e3, ta * 1e3))
+}

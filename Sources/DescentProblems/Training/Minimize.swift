@@ -36,6 +36,9 @@ public func minimize<F: Objective, O: Optimizer>(
     var history: [TrainingRecord<Scalar>] = []
     history.reserveCapacity(Swift.min(options.maxSteps, 1 << 20) + 1)
     var sampler: MinibatchSampler? = nil
+    // The indices of this step's minibatch, kept so that the curvature and the loss report of
+    // the natural gradient see the same samples as the gradient; reused, no allocation per step.
+    var batch: [Int] = []
     if let b = options.batchSize, objective.sampleCount > 0 {
         sampler = MinibatchSampler(sampleCount: objective.sampleCount, batchSize: b, seed: options.seed)
     }
@@ -48,12 +51,14 @@ public func minimize<F: Objective, O: Optimizer>(
         let timeUp = options.maxSeconds.map { seconds() >= $0 } ?? false
         let last = t >= options.maxSteps || timeUp
         // Evaluate on the next minibatch, or on all data for the last record.
+        let batched = !last && sampler != nil
+        if batched {
+            batch.removeAll(keepingCapacity: true)
+            sampler!.withNextBatch { batch.append(contentsOf: $0) }
+        }
         let loss: Scalar = θ.withUnsafeBufferPointer { tp in
             g.withUnsafeMutableBufferPointer { gp in
-                if !last, sampler != nil {
-                    return sampler!.withNextBatch { objective.lossAndGradient(at: tp, batch: $0, gradient: gp) }
-                }
-                return objective.lossAndGradient(at: tp, batch: nil, gradient: gp)
+                withBatch(batched, batch) { objective.lossAndGradient(at: tp, batch: $0, gradient: gp) }
             }
         }
         let norm = g.withUnsafeBufferPointer { $0.isEmpty ? 0 : Scalar.nrm2(count: n, x: $0.baseAddress!, incx: 1) }
@@ -71,18 +76,32 @@ public func minimize<F: Objective, O: Optimizer>(
         if let c = options.gradientClipNorm {
             g.withUnsafeMutableBufferPointer { _ = clipGradientNorm($0, maxNorm: c) }
         }
-        // ── CURVATURE HOOK ──────────────────────────────────────────────────────────────────
-        // The natural-gradient optimizer needs the curvature at θ_t on the same batch B_t:
-        // objective.perSampleGradients(at:batch:) (→ Curvature.empiricalFisher(scores:)) or
-        // objective.outputJacobian(at:batch:) (→ .gaussian / .bernoulli / .categorical).
-        // It is supplied here, before the step, once the NaturalGradient optimizer lands; the
-        // batch of this step is the one evaluated above (keep its indices when wiring it in).
-        // ────────────────────────────────────────────────────────────────────────────────────
+        // The natural gradient: the curvature at θ_t on the same batch B_t as the gradient.
+        if optimizer.needsCurvature {
+            let curvature = θ.withUnsafeBufferPointer { tp in
+                withBatch(batched, batch) { objective.curvature(at: tp, batch: $0, fisher: options.fisher) }
+            }
+            guard let curvature else {
+                throw TrainingError.curvatureUnavailable(objective: objective.name, fisher: options.fisher.rawValue)
+            }
+            try optimizer.setCurvature(curvature)
+        }
         if options.schedule != nil { optimizer.learningRate = rate }
         try θ.withUnsafeMutableBufferPointer { tp in
             try g.withUnsafeBufferPointer { gp in try optimizer.step(tp, gradient: gp) }
         }
+        // Levenberg–Marquardt damping: the loss at θ_{t+1} on the same batch.
+        if optimizer.wantsLossReports {
+            let after = θ.withUnsafeBufferPointer { tp in withBatch(batched, batch) { objective.loss(at: tp, batch: $0) } }
+            try optimizer.reportLoss(before: loss, after: after)
+        }
         t += 1
     }
     return TrainingResult(parameters: θ, history: history, stopReason: reason)
+}
+
+/// Runs `body` with the batch's indices when `batched`, with nil (all data) otherwise.
+@inline(__always)
+private func withBatch<R>(_ batched: Bool, _ batch: [Int], _ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
+    batched ? batch.withUnsafeBufferPointer { body($0) } : body(nil)
 }

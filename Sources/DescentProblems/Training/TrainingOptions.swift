@@ -22,11 +22,14 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable {
     public var maxSeconds: Double?
     /// Record θ at every history entry (for trajectories). Default false: costs n scalars per step.
     public var recordParameters: Bool
+    /// The Fisher information given to an optimizer that asks for curvature (the natural
+    /// gradient). Default ``FisherKind/exact``.
+    public var fisher: FisherKind
 
     public init(maxSteps: Int = 1000, batchSize: Int? = nil, seed: UInt64 = 0,
                 schedule: LearningRateSchedule<Scalar>? = nil, gradientClipNorm: Scalar? = nil,
                 lossTolerance: Scalar? = nil, gradientTolerance: Scalar? = nil, maxSeconds: Double? = nil,
-                recordParameters: Bool = false) {
+                recordParameters: Bool = false, fisher: FisherKind = .exact) {
         self.maxSteps = maxSteps
         self.batchSize = batchSize
         self.seed = seed
@@ -36,6 +39,7 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable {
         self.gradientTolerance = gradientTolerance
         self.maxSeconds = maxSeconds
         self.recordParameters = recordParameters
+        self.fisher = fisher
     }
 
     /// Throws ``TrainingError/invalidOption(name:value:requirement:)`` naming the first bad option.
@@ -57,11 +61,15 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidOption(name: String, value: String, requirement: String)
     /// The initial parameters do not fit the objective.
     case parameterCountMismatch(expected: Int, found: Int)
+    /// The optimizer needs curvature (the natural gradient) and the objective supplies none.
+    case curvatureUnavailable(objective: String, fisher: String)
 
     public var description: String {
         switch self {
         case let .invalidOption(name, value, requirement): return "invalid \(name) = \(value): must be \(requirement)"
         case let .parameterCountMismatch(expected, found): return "initial parameters have \(found) elements, the objective has \(expected)"
+        case let .curvatureUnavailable(objective, fisher):
+            return "\(objective) supplies no curvature (\(fisher) Fisher) for the natural gradient"
         }
     }
 }

@@ -1,0 +1,32 @@
+/// Which Fisher information the training loop gives the natural gradient.
+public enum FisherKind: String, Sendable, CaseIterable, Codable {
+    /// The Fisher of the model's output distribution through its Jacobian,
+    /// F = (1/m) Σᵢ Jᵢᵀ Λᵢ Jᵢ (the lecture's F_linear, F_sigmoid; categorical for softmax).
+    /// Objectives without an output Jacobian fall back to the empirical Fisher.
+    case exact
+    /// The empirical Fisher from per-sample gradients, F = (1/m) SᵀS.
+    case empirical
+}
+
+extension Objective {
+    /// The curvature the natural gradient needs at θ on `batch` (nil: all data), in the form
+    /// `fisher` asks for; nil when the objective supplies neither an output Jacobian nor
+    /// per-sample gradients.
+    ///
+    /// - Complexity: that of ``Objective/outputJacobian(at:batch:)`` or
+    ///   ``Objective/perSampleGradients(at:batch:)``: O(|B| · k · n) memory.
+    public func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
+                          fisher: FisherKind) -> Curvature<Scalar>? {
+        if fisher == .exact, let j = outputJacobian(at: θ, batch: batch) {
+            switch j.distribution {
+            case let .gaussian(beta):
+                return .gaussian(jacobian: j.jacobian, samples: j.samples, beta: beta)
+            case let .bernoulli(p):
+                return .bernoulli(logitJacobian: j.jacobian, probabilities: p)
+            case let .categorical(p):
+                return .categorical(logitJacobian: j.jacobian, probabilities: p)
+            }
+        }
+        return perSampleGradients(at: θ, batch: batch).map { .empiricalFisher(scores: $0) }
+    }
+}
