@@ -1,10 +1,44 @@
 import ArgumentParser
+import Foundation
 
+/// `descent`: run one optimizer on one problem, compare all of them, or benchmark.
+///
+/// Errors are printed as one line on stderr (`descent: error: …`) with exit status 1; `--help`
+/// prints the usage.
 @main
 struct DescentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "descent",
         abstract: "Stochastic optimization on BLAS/LAPACK: run, compare and benchmark optimizers.",
-        subcommands: [Bench.self]
+        subcommands: [Run.self, Compare.self, Bench.self]
     )
+
+    /// ArgumentParser's message on one line: a list of valid values ("- a", "- b" on their own
+    /// lines) becomes "a, b"; "Help:" and "Usage:" lines are dropped.
+    static func oneLine(_ message: String) -> String {
+        var head = ""
+        var items: [String] = []
+        for line in message.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where !line.isEmpty {
+            if line.hasPrefix("Help:") || line.hasPrefix("Usage:") || line.hasPrefix("See '") { continue }
+            if line.hasPrefix("- ") { items.append(String(line.dropFirst(2))); continue }
+            head += head.isEmpty ? line : " " + line
+        }
+        if head.hasPrefix("Error: ") { head.removeFirst(7) }
+        return items.isEmpty ? head : head + " " + items.joined(separator: ", ")
+    }
+
+    /// Parses and runs, printing errors on one line.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)   // --help, --version
+            }
+            FileHandle.standardError.write(Data("descent: error: \(oneLine(message(for: error)))\n".utf8))
+            Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
+        }
+    }
 }

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import DescentPlots
+import DescentProblems
+
+/// `descent compare`: every optimizer on the lecture's problems, a table per problem, loss
+/// curves and (for 2-D problems) trajectories over contour lines, and an index.html.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare the optimizers on the lecture's problems: tables, SVG plots and index.html.",
+        discussion: """
+            Problems: \(ComparisonPlan.problems.map(\.name.rawValue).joined(separator: ", ")).
+            Optimizers: \(OptimizerName.allCases.map(\.rawValue).joined(separator: ", ")).
+            Learning rates are tuned per problem (see --tune and docs/comparison/README.md); everything else
+            keeps the library's defaults. Data problems use minibatches of 64 (seed 0); their curves show the
+            full-data loss at every iterate.
+            """)
+
+    @Option(help: "Comma-separated problems (default: all).")
+    var problems: String?
+    @Option(help: "Comma-separated optimizers (default: all).")
+    var optimizers: String?
+    @Option(help: "Output folder for the SVG plots, index.html and summary.md.")
+    var out: String = "out/comparison"
+    @Flag(help: "No progress bar.")
+    var quiet = false
+    @Option(parsing: .unconditional, help: "Override every problem's number of steps (quick runs).")
+    var steps: Int?
+    @Flag(help: "Instead of the comparison, run the learning-rate grid search and print the best rate per problem and optimizer.")
+    var tune = false
+
+    func selectedPlans() throws -> [ProblemPlan] {
+        guard let problems else { return ComparisonPlan.problems }
+        let names = try ListParser.names(problems, option: "--problems", as: ProblemName.self)
+        return try names.map { name in
+            guard let plan = ComparisonPlan.problems.first(where: { $0.name == name }) else {
+                throw CLIError("--problems: \(name.rawValue) is not part of the comparison; valid names: \(ComparisonPlan.problems.map(\.name.rawValue).joined(separator: ", "))")
+            }
+            return plan
+        }
+    }
+
+    func selectedOptimizers() throws -> [OptimizerName] {
+        guard let optimizers else { return OptimizerName.allCases }
+        return try ListParser.names(optimizers, option: "--optimizers", as: OptimizerName.self)
+    }
+
+    func run() throws {
+        if let steps, steps < 1 { throw CLIError("--steps: \(steps) must be ≥ 1") }
+        let plans = try selectedPlans()
+        let names = try selectedOptimizers()
+        if tune { return try Tuning.run(plans: plans, optimizers: names, steps: steps, quiet: quiet) }
+
+        let outURL = URL(fileURLWithPath: out, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError("\(out): cannot create the output folder: \(error.localizedDescription)")
+        }
+        let progress = ProgressBar(total: plans.count * names.count, quiet: quiet)
+        var sections: [IndexPage.Section] = []
+        var markdown: [String] = []
+        let started = DispatchTime.now().uptimeNanoseconds
+
+        for plan in plans {
+            let problem = try plan.settings.make(Double.self, seed: 0, start: nil)
+            let steps = self.steps ?? plan.steps
+            let curvature = suppliesCurvature(problem)
+            var outcomes: [Outcome] = []
+            var notes: [String] = []
+            for name in names {
+                let label = "\(plan.name.rawValue) · \(name.rawValue)"
+                if name == .natural && !NaturalGradientSupport.available {
+                    notes.append("natural: left out — NaturalGradient is not in this build yet.")
+                    progress.advance(label: label)
+                    continue
+                }
+                if name == .natural && curvature && plan.learningRates[.natural] == nil {
+                    notes.append("natural: left out — the exact Fisher of a 64-sample batch (640 rows) costs a 640 × 640 factorization per step here; try `descent run --problem \(plan.name.rawValue) --optimizer natural`.")
+                    progress.advance(label: label)
+                    continue
+                }
+                if name == .natural && !curvature {
+                    notes.append("natural: left out — the \(plan.name.rawValue) problem supplies no curvature (Fisher or metric).")
+                    progress.advance(label: label)
+                    continue
+                }
+                progress.update(label: label)
+                let outcome = try runComparison(plan, problem: problem, settings: plan.settings(for: name), steps: steps) {
+                    progress.update(fraction: $0, label: label)
+                }
+                outcomes.append(outcome)
+                progress.advance(label: label)
+            }
+            let table = ComparisonReport.table(plan: plan, steps: steps, outcomes: outcomes)
+            progress.finish()
+            print(table.text)
+            for note in notes { print(note) }
+            print("")
+            let figures = try ComparisonReport.writePlots(plan: plan, problem: problem, outcomes: outcomes, to: outURL)
+            sections.append(IndexPage.Section(heading: plan.title, table: table.text, notes: notes + table.winners, figures: figures))
+            markdown.append(table.markdown + (notes.isEmpty ? "" : "\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n"))
+        }
+        progress.finish()
+
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        let page = IndexPage(title: "Descent: optimizer comparison", introduction: [
+            "Every optimizer on the lecture's problems, Double precision, seed 0. Learning rates tuned per problem by a grid search (descent compare --tune); all other hyperparameters are the library's defaults (PyTorch's).",
+            "Loss curves show the full-data loss at every iterate on a log scale (linear for the saddle, which is unbounded below). Contour plots: ○ start, ● end, ★ minimum.",
+            "Generated by `descent compare` in \(String(format: "%.1f", seconds)) s.",
+        ], sections: sections)
+        do {
+            try page.write(to: outURL.appendingPathComponent("index.html"))
+            try AtomicFile.write("# Optimizer comparison (generated by `descent compare`)\n\n" + markdown.joined(separator: "\n"),
+                                 to: outURL.appendingPathComponent("summary.md"))
+        } catch {
+            throw CLIError("\(out): cannot write index.html: \(error.localizedDescription)")
+        }
+        print("wrote \(outURL.appendingPathComponent("index.html").path) (\(String(format: "%.1f", seconds)) s)")
+    }
+}
+
+/// Whether the natural gradient is in this build.
+enum NaturalGradientSupport {
+    static let available = true
+}

@@ -1,0 +1,95 @@
+import DescentProblems
+
+/// One problem of `descent compare`: the objective, the run length, what counts as "reached",
+/// and the learning rate of every optimizer.
+///
+/// How the learning rates were chosen: `descent compare --tune` runs, for every problem and
+/// optimizer, the grid η ∈ {1e-4, 3e-4, 1e-3, …, 3, 10} (Adadelta: multiples of its default 1)
+/// with every other hyperparameter at the library's default, and keeps the η that reaches the
+/// tolerance in the fewest steps, or, when none does, the one with the lowest final full-data
+/// loss (diverged runs are out). "Reaches" means the loss stays ≤ the tolerance from that step
+/// on. The quadratic starts at (0.9, 0.7) rather than its standard (1, 1), where sign-like
+/// first steps (Adam, Adagrad, RMSProp: ≈ η·sign g) with η = 1 land exactly on the optimum. The values below are the output of one such run
+/// (docs/comparison/README.md has the grid's table); `--tune` reproduces it.
+///
+/// Exception: on the saddle every η escapes and the largest escapes fastest, so the grid would
+/// pick the largest; there all optimizers use the same η = 0.01 (Adadelta its default 1) and
+/// the comparison shows how fast each amplifies the escaping coordinate.
+///
+/// The natural gradient runs where the problem supplies curvature and it is affordable: the
+/// softmax and MLP problems have no `.natural` rate, so it is left out there (the exact Fisher
+/// of a 64-sample batch has 640 rows over 650 / 1210 parameters: a 640 × 640 factorization per
+/// step, minutes for the grid); `descent run --optimizer natural` runs it on them.
+struct ProblemPlan: Sendable {
+    var settings: ProblemSettings
+    var title: String
+    var steps: Int
+    /// A start other than the problem's standard one.
+    var start: [Double]? = nil
+    /// Minibatch size (data problems); nil: full-data gradients.
+    var batchSize: Int?
+    /// A run has "reached" the goal at the first step whose full-data loss is ≤ this.
+    var tolerance: Double
+    /// The tuned learning rate of each optimizer (nil: the library's default).
+    var learningRates: [OptimizerName: Double]
+    /// Loss plot: a log y axis (linear for the saddle, which is unbounded below).
+    var logY = true
+    var yRange: ClosedRange<Double>? = nil
+
+    var name: ProblemName { settings.name }
+
+    func settings(for optimizer: OptimizerName) -> OptimizerSettings {
+        OptimizerSettings(optimizer, learningRate: learningRates[optimizer])
+    }
+}
+
+enum ComparisonPlan {
+    /// The problems in the lecture's order, with the tuned learning rates.
+    static let problems: [ProblemPlan] = [
+        ProblemPlan(
+            settings: ProblemSettings(name: .quadratic), title: "Ill-conditioned quadratic a²x̃² + b²ỹ² (a = 1, b = 10)",
+            steps: 200, start: [0.9, 0.7], tolerance: 1e-6,
+            learningRates: [.sgd: 0.003, .momentum: 0.003, .nesterov: 0.003, .adagrad: 10, .rmsprop: 10,
+                            .adadelta: 3, .adam: 0.1, .adamw: 10, .natural: 0.3]),
+        ProblemPlan(
+            settings: ProblemSettings(name: .rosenbrock), title: "Rosenbrock (1 − x)² + 100(y − x²)²",
+            steps: 3000, tolerance: 1e-4,
+            learningRates: [.sgd: 0.001, .momentum: 0.001, .nesterov: 0.001, .adagrad: 1, .rmsprop: 0.003,
+                            .adadelta: 0.1, .adam: 3, .adamw: 0.03, .natural: 0.3]),
+        ProblemPlan(
+            settings: ProblemSettings(name: .beale), title: "Beale function",
+            steps: 2000, tolerance: 1e-4,
+            learningRates: [.sgd: 0.03, .momentum: 0.003, .nesterov: 0.003, .adagrad: 1, .rmsprop: 0.003,
+                            .adadelta: 0.3, .adam: 0.3, .adamw: 0.3, .natural: 0.3]),
+        ProblemPlan(
+            settings: ProblemSettings(name: .saddle), title: "Saddle x² − y² from (1, 10⁻³)",
+            steps: 200, tolerance: -1,
+            learningRates: [.sgd: 0.01, .momentum: 0.01, .nesterov: 0.01, .adagrad: 0.01, .rmsprop: 0.01,
+                            .adam: 0.01, .adamw: 0.01],
+            logY: false, yRange: -2.5...1.1),
+        ProblemPlan(
+            settings: ProblemSettings(name: .logistic, data: "breast-cancer", standardize: true),
+            title: "Logistic regression, breast cancer (standardized)",
+            steps: 500, batchSize: 64, tolerance: 0.1,
+            learningRates: [.sgd: 3, .momentum: 0.3, .nesterov: 0.3, .adagrad: 1, .rmsprop: 0.1,
+                            .adadelta: 30, .adam: 0.3, .adamw: 0.3, .natural: 0.03]),
+        ProblemPlan(
+            settings: ProblemSettings(name: .softmax, data: "digits", standardize: true),
+            title: "Softmax regression, digits (standardized)",
+            steps: 500, batchSize: 64, tolerance: 0.2,
+            learningRates: [.sgd: 3, .momentum: 0.3, .nesterov: 0.3, .adagrad: 0.3, .rmsprop: 0.03,
+                            .adadelta: 30, .adam: 0.1, .adamw: 0.1]),
+        ProblemPlan(
+            settings: ProblemSettings(name: .mlp, hidden: "16", data: "digits", standardize: true),
+            title: "MLP 64-16-10, digits (standardized)",
+            steps: 1000, batchSize: 64, tolerance: 0.2,
+            learningRates: [.sgd: 3, .momentum: 0.3, .nesterov: 1, .adagrad: 0.3, .rmsprop: 0.03,
+                            .adadelta: 30, .adam: 0.1, .adamw: 0.1]),
+    ]
+
+    /// The learning-rate grid of `--tune`.
+    static func grid(_ optimizer: OptimizerName) -> [Double] {
+        if optimizer == .adadelta { return [0.1, 0.3, 1, 3, 10, 30] }
+        return [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10]
+    }
+}

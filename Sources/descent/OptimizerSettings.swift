@@ -1,0 +1,174 @@
+import ArgumentParser
+import Descent
+
+/// The optimizers the tool knows, by their command-line names.
+enum OptimizerName: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, natural
+
+    /// The options (by their command-line names) that apply to this optimizer.
+    var applicableOptions: Set<String> {
+        switch self {
+        case .sgd: return ["--lr", "--weight-decay"]
+        case .momentum, .nesterov: return ["--lr", "--momentum", "--weight-decay"]
+        case .adagrad: return ["--lr", "--eps", "--weight-decay"]
+        case .rmsprop: return ["--lr", "--rho", "--eps", "--momentum", "--centered", "--weight-decay"]
+        case .adadelta: return ["--lr", "--rho", "--eps", "--eps-outside-sqrt", "--weight-decay"]
+        case .adam, .adamw: return ["--lr", "--beta1", "--beta2", "--eps", "--weight-decay", "--amsgrad"]
+        case .natural: return ["--lr", "--damping", "--fisher", "--step-length", "--rho"]
+        }
+    }
+}
+
+import DescentProblems
+
+/// Which Fisher information the natural gradient uses (the training loop supplies it):
+/// empirical F = SᵀS/m from per-sample gradients, or exact E[Jᵀ H J] from the output Jacobian.
+extension FisherKind: ExpressibleByArgument {}
+
+/// Hyperparameters as the user gave them: nil means "not set", and an unset option keeps the
+/// library's default (the tool never restates a default). ``make(_:)`` builds the optimizer from
+/// its defaults and then assigns only the values that were set.
+struct OptimizerSettings: Sendable {
+    var name: OptimizerName
+    var learningRate: Double?
+    var momentum: Double?
+    var beta1: Double?
+    var beta2: Double?
+    var epsilon: Double?
+    var rho: Double?
+    var weightDecay: Double?
+    var amsgrad: Bool?
+    var centered: Bool?
+    var epsilonOutsideSquareRoot: Bool?
+    var damping: Double?
+    var fisher: FisherKind?
+    var stepLength: Double?
+
+    init(_ name: OptimizerName, learningRate: Double? = nil) {
+        self.name = name
+        self.learningRate = learningRate
+    }
+
+    /// The options that were set, by command-line name.
+    var setOptions: [String] {
+        var out: [String] = []
+        if learningRate != nil { out.append("--lr") }
+        if momentum != nil { out.append("--momentum") }
+        if beta1 != nil { out.append("--beta1") }
+        if beta2 != nil { out.append("--beta2") }
+        if epsilon != nil { out.append("--eps") }
+        if rho != nil { out.append("--rho") }
+        if weightDecay != nil { out.append("--weight-decay") }
+        if amsgrad != nil { out.append("--amsgrad") }
+        if centered != nil { out.append("--centered") }
+        if epsilonOutsideSquareRoot != nil { out.append("--eps-outside-sqrt") }
+        if damping != nil { out.append("--damping") }
+        if fisher != nil { out.append("--fisher") }
+        if stepLength != nil { out.append("--step-length") }
+        return out
+    }
+
+    /// Throws for an option that does not apply to the chosen optimizer, naming the optimizers it
+    /// applies to.
+    func checkApplicable() throws {
+        for option in setOptions where !name.applicableOptions.contains(option) {
+            let users = OptimizerName.allCases.filter { $0.applicableOptions.contains(option) }.map(\.rawValue)
+            throw CLIError("\(option) does not apply to \(name.rawValue) (it applies to \(users.joined(separator: ", ")))")
+        }
+    }
+
+    /// A short description of the set values, e.g. "lr=0.01 momentum=0.9".
+    var summary: String {
+        var parts: [String] = []
+        func add(_ key: String, _ v: Double?) { if let v { parts.append("\(key)=\(v)") } }
+        add("lr", learningRate); add("momentum", momentum); add("beta1", beta1); add("beta2", beta2)
+        add("eps", epsilon); add("rho", rho); add("weight-decay", weightDecay); add("damping", damping)
+        add("step-length", stepLength)
+        if amsgrad == true { parts.append("amsgrad") }
+        if centered == true { parts.append("centered") }
+        if epsilonOutsideSquareRoot == true { parts.append("eps-outside-sqrt") }
+        if let fisher { parts.append("fisher=\(fisher.rawValue)") }
+        return parts.isEmpty ? "defaults" : parts.joined(separator: " ")
+    }
+
+    /// The optimizer with the library's defaults, overridden by the set values, validated.
+    func make<S: BLASScalar>(_: S.Type) throws -> any Optimizer<S> {
+        try checkApplicable()
+        func s(_ v: Double?) -> S? { v.map { S($0) } }
+        switch name {
+        case .sgd:
+            var o = try SGD<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            try o.validate()
+            return o
+        case .momentum, .nesterov:
+            var o = try Momentum<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(momentum) { o.momentum = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            o.nesterov = name == .nesterov
+            try o.validate()
+            return o
+        case .adagrad:
+            var o = try Adagrad<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(epsilon) { o.epsilon = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            try o.validate()
+            return o
+        case .rmsprop:
+            var o = try RMSProp<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(rho) { o.rho = v }
+            if let v = s(epsilon) { o.epsilon = v }
+            if let v = s(momentum) { o.momentum = v }
+            if let v = centered { o.centered = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            try o.validate()
+            return o
+        case .adadelta:
+            var o = try Adadelta<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(rho) { o.rho = v }
+            if let v = s(epsilon) { o.epsilon = v }
+            if epsilonOutsideSquareRoot == true { o.epsilonPlacement = .outsideSquareRoot }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            try o.validate()
+            return o
+        case .adam:
+            var o = try Adam<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(beta1) { o.beta1 = v }
+            if let v = s(beta2) { o.beta2 = v }
+            if let v = s(epsilon) { o.epsilon = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            if let v = amsgrad { o.amsgrad = v }
+            try o.validate()
+            return o
+        case .adamw:
+            var o = try AdamW<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(beta1) { o.beta1 = v }
+            if let v = s(beta2) { o.beta2 = v }
+            if let v = s(epsilon) { o.epsilon = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            if let v = amsgrad { o.amsgrad = v }
+            try o.validate()
+            return o
+        case .natural:
+            return try makeNaturalGradient(S.self)
+        }
+    }
+
+    /// The natural gradient θ ← θ − η (F + λI)⁻¹∇L; `--rho` sets its curvature moving average.
+    func makeNaturalGradient<S: BLASScalar>(_: S.Type) throws -> any Optimizer<S> {
+        var o = try NaturalGradient<S>()
+        if let v = learningRate { o.learningRate = S(v) }
+        if let v = damping { o.damping = .fixed(S(v)) }
+        if let v = stepLength { o.stepLength = S(v) }
+        if let v = rho { o.curvatureDecay = S(v) }
+        try o.validate()
+        return o
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import DescentProblems
+
+// Every numeric option uses `.unconditional` parsing so that negative values work as typed
+// (`--start -1.5,2`, `--lr -1` reaches the library's validation and its error message).
+
+/// Optimizer hyperparameters. Unset options keep the library's defaults.
+struct OptimizerOptions: ParsableArguments {
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate η (default: the optimizer's own, e.g. 1e-3 for adam, 1 for adadelta).")
+    var learningRate: Double?
+    @Option(parsing: .unconditional, help: "Momentum μ (momentum, nesterov, rmsprop).")
+    var momentum: Double?
+    @Option(parsing: .unconditional, help: "β₁, decay of Adam's first moment.")
+    var beta1: Double?
+    @Option(parsing: .unconditional, help: "β₂, decay of Adam's second moment.")
+    var beta2: Double?
+    @Option(name: .customLong("eps"), parsing: .unconditional, help: "ε of adagrad, rmsprop, adadelta, adam(w).")
+    var epsilon: Double?
+    @Option(parsing: .unconditional, help: "Decay ρ of RMSProp's and Adadelta's running averages.")
+    var rho: Double?
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Weight decay λ (L2 added to the gradient; decoupled for adamw).")
+    var weightDecay: Double?
+    @Flag(help: "AMSGrad variant of adam/adamw.")
+    var amsgrad = false
+    @Flag(help: "Centered RMSProp.")
+    var centered = false
+    @Flag(name: .customLong("eps-outside-sqrt"), help: "Adadelta in the lecture's form: √G + ε instead of √(G + ε).")
+    var epsOutsideSqrt = false
+    @Option(parsing: .unconditional, help: "Damping λ of the natural gradient, (F + λI)⁻¹∇L.")
+    var damping: Double?
+    @Option(help: "Fisher information of the natural gradient: empirical|exact.")
+    var fisher: FisherKind?
+    @Option(name: .customLong("step-length"), parsing: .unconditional, help: "Natural gradient: fixed step length ‖δθ‖_F (the lecture's constrained step).")
+    var stepLength: Double?
+
+    func settings(_ name: OptimizerName) -> OptimizerSettings {
+        var s = OptimizerSettings(name, learningRate: learningRate)
+        s.momentum = momentum
+        s.beta1 = beta1
+        s.beta2 = beta2
+        s.epsilon = epsilon
+        s.rho = rho
+        s.weightDecay = weightDecay
+        s.amsgrad = amsgrad ? true : nil
+        s.centered = centered ? true : nil
+        s.epsilonOutsideSquareRoot = epsOutsideSqrt ? true : nil
+        s.damping = damping
+        s.fisher = fisher
+        s.stepLength = stepLength
+        return s
+    }
+}
+
+/// The training loop's options.
+struct TrainingArguments: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Number of optimizer steps.")
+    var steps: Int = 1000
+    @Option(parsing: .unconditional, help: "Seed of the minibatch order, the synthetic data and the MLP's initialization.")
+    var seed: UInt64 = 0
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (data problems); without it every step uses the full-data gradient.")
+    var batchSize: Int?
+    @Option(parsing: .unconditional, help: """
+        Learning-rate schedule, starting from --lr: constant | step:EVERY:FACTOR | exponential:FACTOR | \
+        cosine[:PERIOD[:MIN]] (PERIOD defaults to --steps) | warmup:STEPS[:START_FACTOR][+SCHEDULE].
+        """)
+    var schedule: String?
+    @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Clip the gradient to this global norm before each step.")
+    var clipNorm: Double?
+    @Option(name: .customLong("loss-tolerance"), parsing: .unconditional, help: "Stop once the loss is ≤ this.")
+    var lossTolerance: Double?
+    @Option(name: .customLong("gradient-tolerance"), parsing: .unconditional, help: "Stop once ‖∇L‖ ≤ this.")
+    var gradientTolerance: Double?
+
+    func validate() throws {
+        guard steps >= 0 else { throw CLIError("--steps: \(steps) must be ≥ 0") }
+        if let b = batchSize, b <= 0 { throw CLIError("--batch-size: \(b) must be > 0") }
+        if let c = clipNorm, !(c > 0) { throw CLIError("--clip-norm: \(c) must be > 0") }
+    }
+
+    /// The library's options; `learningRate` is the optimizer's initial η (for the schedule).
+    func options<S: BLASScalar>(_: S.Type, learningRate: S, recordParameters: Bool) throws -> TrainingOptions<S> {
+        try validate()
+        return TrainingOptions<S>(
+            maxSteps: steps, batchSize: batchSize, seed: seed,
+            schedule: try schedule.map { try ScheduleParser.parse($0, initial: learningRate, steps: steps) },
+            gradientClipNorm: clipNorm.map { S($0) },
+            lossTolerance: lossTolerance.map { S($0) }, gradientTolerance: gradientTolerance.map { S($0) },
+            recordParameters: recordParameters)
+    }
+}
+
+/// `--schedule` text → ``LearningRateSchedule``.
+enum ScheduleParser {
+    static func parse<S: BLASScalar>(_ text: String, initial: S, steps: Int) throws -> LearningRateSchedule<S> {
+        let parts = text.split(separator: "+", maxSplits: 1).map(String.init)
+        let head = parts.first ?? ""
+        let fields = head.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        func number(_ i: Int, _ what: String) throws -> Double {
+            guard i < fields.count, let v = Double(fields[i]), v.isFinite else {
+                throw CLIError("--schedule '\(text)': \(what) \(i < fields.count ? "'\(fields[i])' is not a number" : "is missing")")
+            }
+            return v
+        }
+        func integer(_ i: Int, _ what: String) throws -> Int {
+            guard i < fields.count, let v = Int(fields[i]), v > 0 else {
+                throw CLIError("--schedule '\(text)': \(what) \(i < fields.count ? "'\(fields[i])' is not a positive integer" : "is missing")")
+            }
+            return v
+        }
+        let schedule: LearningRateSchedule<S>
+        switch fields[0].lowercased() {
+        case "constant":
+            schedule = .constant(initial)
+        case "step":
+            schedule = .step(initial: initial, every: try integer(1, "EVERY"), factor: S(try number(2, "FACTOR")))
+        case "exponential", "exp":
+            schedule = .exponential(initial: initial, factor: S(try number(1, "FACTOR")))
+        case "cosine":
+            let period = fields.count > 1 ? try integer(1, "PERIOD") : max(steps, 1)
+            let minimum = fields.count > 2 ? try number(2, "MIN") : 0
+            schedule = .cosine(initial: initial, minimum: S(minimum), period: period)
+        case "warmup":
+            let w = try integer(1, "STEPS")
+            let f = fields.count > 2 ? try number(2, "START_FACTOR") : 0
+            let then = parts.count > 1 ? try parse(parts[1], initial: initial, steps: max(steps - w, 1)) : .constant(initial)
+            schedule = .warmup(steps: w, startFactor: S(f), then: then)
+        default:
+            throw CLIError("--schedule '\(text)': unknown schedule '\(fields[0])'; valid: constant, step, exponential, cosine, warmup")
+        }
+        if parts.count > 1, fields[0].lowercased() != "warmup" {
+            throw CLIError("--schedule '\(text)': only warmup can be followed by '+SCHEDULE'")
+        }
+        do { try schedule.validate() } catch { throw CLIError("--schedule '\(text)': \(error)") }
+        return schedule
+    }
+}

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Foundation
+import DescentProblems
+
+/// The problems the tool knows, by their command-line names.
+enum ProblemName: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case quadratic, rosenbrock, beale, saddle, linear, logistic, softmax, mlp
+
+    var isPlane: Bool { [.quadratic, .rosenbrock, .beale, .saddle].contains(self) }
+}
+
+/// Problem options of `descent run` (and the fixed choices of `descent compare`).
+extension HiddenActivation: ExpressibleByArgument {}
+
+struct ProblemOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Quadratic: a of L = a²x̃² + b²ỹ² (library default 1).")
+    var a: Double?
+    @Option(parsing: .unconditional, help: "Quadratic: b of L = a²x̃² + b²ỹ² (library default 10).")
+    var b: Double?
+    @Option(parsing: .unconditional, help: "MLP: hidden layer widths, e.g. 16,8.")
+    var hidden: String?
+    @Option(help: "Data problems: a CSV file with a header row, or a bundled set: breast-cancer, digits. Without it: synthetic data.")
+    var data: String?
+    @Option(help: "The CSV column holding the target (default: target).")
+    var target: String?
+    @Flag(help: "Standardize the features (z-scores, population std).")
+    var standardize = false
+    @Option(parsing: .unconditional, help: "Synthetic data: number of samples (default 500).")
+    var samples: Int?
+    @Option(parsing: .unconditional, help: "Synthetic data: number of features (linear, logistic, softmax; default 5).")
+    var features: Int?
+    @Option(parsing: .unconditional, help: "Synthetic data: number of classes (softmax; default 3).")
+    var classes: Int?
+    @Option(help: "MLP: hidden activation, tanh|sigmoid (library default tanh).")
+    var activation: HiddenActivation?
+    @Option(parsing: .unconditional, help: "L2 penalty of the regression models (library default 0).")
+    var l2: Double?
+
+    func settings(_ name: ProblemName) -> ProblemSettings {
+        ProblemSettings(name: name, a: a, b: b, hidden: hidden, data: data, target: target,
+                        standardize: standardize, samples: samples, features: features, classes: classes,
+                        activation: activation, l2: l2)
+    }
+}
+
+/// A problem as chosen on the command line (unset values keep the library's defaults).
+struct ProblemSettings: Sendable {
+    var name: ProblemName
+    var a: Double?
+    var b: Double?
+    var hidden: String?
+    var data: String?
+    var target: String?
+    var standardize = false
+    var samples: Int?
+    var features: Int?
+    var classes: Int?
+    var activation: HiddenActivation?
+    var l2: Double?
+
+    /// Throws for an option that does not apply to the problem.
+    func checkApplicable() throws {
+        func refuse(_ option: String, _ users: String) throws {
+            throw CLIError("\(option) does not apply to the \(name.rawValue) problem (it applies to \(users))")
+        }
+        if name != .quadratic, a != nil { try refuse("--a", "quadratic") }
+        if name != .quadratic, b != nil { try refuse("--b", "quadratic") }
+        if name != .mlp, hidden != nil { try refuse("--hidden", "mlp") }
+        if name != .mlp, activation != nil { try refuse("--activation", "mlp") }
+        if name == .mlp, l2 != nil { try refuse("--l2", "linear, logistic, softmax") }
+        if name == .mlp || name.isPlane, features != nil { try refuse("--features", "linear, logistic, softmax (synthetic data)") }
+        if name != .softmax, classes != nil { try refuse("--classes", "softmax (synthetic data)") }
+        if let features, features < 1 { throw CLIError("--features: \(features) must be ≥ 1") }
+        if let classes, classes < 2 { throw CLIError("--classes: \(classes) must be ≥ 2") }
+        if data != nil && (features != nil || classes != nil) { throw CLIError("--features and --classes apply to synthetic data only, not with --data") }
+        if name.isPlane {
+            if data != nil { try refuse("--data", "linear, logistic, softmax, mlp") }
+            if target != nil { try refuse("--target", "linear, logistic, softmax, mlp") }
+            if standardize { try refuse("--standardize", "linear, logistic, softmax, mlp") }
+            if samples != nil { try refuse("--samples", "linear, logistic, softmax, mlp") }
+            if l2 != nil { try refuse("--l2", "linear, logistic, softmax, mlp") }
+        }
+        if target != nil && data == nil { throw CLIError("--target needs --data") }
+        if let samples, samples < 2 { throw CLIError("--samples: \(samples) must be ≥ 2") }
+        if data != nil && samples != nil { throw CLIError("--samples applies to synthetic data only, not with --data") }
+    }
+
+    /// Builds the objective in precision `S`; `start` (when given) must have its dimension.
+    func make<S: BLASScalar>(_: S.Type, seed: UInt64, start: [Double]?) throws -> Problem<S> {
+        try checkApplicable()
+        if let start, name.isPlane, start.count != 2 {
+            throw CLIError("--start has \(start.count) values but the \(name.rawValue) problem has 2 parameters")
+        }
+        let s2: [S]? = start.map { $0.map { S($0) } }
+        let problem: Problem<S>
+        switch name {
+        case .quadratic:
+            var q = IllConditionedQuadratic<S>()
+            if let a { q.a = S(a) }
+            if let b { q.b = S(b) }
+            if let s2 { q.standardStart = s2 }
+            problem = Problem(plane: q)
+        case .rosenbrock:
+            problem = Problem(plane: s2.map { Rosenbrock<S>(start: $0) } ?? Rosenbrock<S>())
+        case .beale:
+            problem = Problem(plane: s2.map { Beale<S>(start: $0) } ?? Beale<S>())
+        case .saddle:
+            problem = Problem(plane: s2.map { Saddle<S>(start: $0) } ?? Saddle<S>())
+        case .linear, .logistic, .softmax, .mlp:
+            let data = try DataSource(spec: self).load(S.self, seed: seed)
+            let l2 = S(self.l2 ?? 0)
+            let objective: any Objective<S>
+            do {
+                switch name {
+                case .linear: objective = try LinearRegression(data: data, l2: l2)
+                case .logistic: objective = try LogisticRegression(data: data, l2: l2)
+                case .softmax: objective = try SoftmaxRegression(data: data, l2: l2)
+                default: objective = try makePerceptron(data: data, l2: l2)
+                }
+            } catch let error as DataError {
+                throw CLIError("\(name.rawValue): \(error)")
+            }
+            problem = Problem(objective: objective, seed: seed)
+        }
+        if let start, start.count != problem.objective.dimension {
+            throw CLIError("--start has \(start.count) values but the \(name.rawValue) problem has \(problem.objective.dimension) parameters")
+        }
+        var p = problem
+        if let s2 { p.start = s2 }
+        return p
+    }
+
+    func makePerceptron<S: BLASScalar>(data: Dataset<S>, l2: S) throws -> any Objective<S> {
+        let widths = try hidden.map { try ListParser.integers($0, option: "--hidden") } ?? [16]
+        // The output layer follows the targets: K > 2 classes → softmax, 0/1 → sigmoid, else linear.
+        let output: OutputLayer
+        switch data.classCount {
+        case let k? where k > 2: output = .softmax
+        case 2?, 1?: output = .sigmoid
+        default: output = .linear
+        }
+        if let activation {
+            return try MultilayerPerceptron(data: data, hiddenLayers: widths, hiddenActivation: activation, outputLayer: output)
+        }
+        return try MultilayerPerceptron(data: data, hiddenLayers: widths, outputLayer: output)
+    }
+}
+
+/// An objective with its starting point and, for 2-D test functions, what a contour plot needs.
+struct Problem<S: BLASScalar> {
+    var objective: any Objective<S>
+    var start: [S]
+    /// f(x, y) in Double, for contour plots of 2-D problems.
+    var surface: ((Double, Double) -> Double)?
+    var domain: PlotDomain?
+    var minimum: (x: Double, y: Double)?
+    var minimumValue: Double?
+
+    init(objective: any Objective<S>, seed: UInt64) {
+        self.objective = objective
+        self.start = objective.initialParameters(seed: seed)
+    }
+
+    init<P: PlaneObjective>(plane: P) where P.Scalar == S {
+        self.objective = plane
+        self.start = plane.standardStart
+        // The surface in Double precision regardless of S, so contours look the same.
+        self.surface = { x, y in Double(plane.value(x: S(x), y: S(y))) }
+        self.domain = plane.domain
+        if let m = plane.minimum {
+            self.minimum = (Double(m.point[0]), Double(m.point[1]))
+            self.minimumValue = Double(m.value)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import DescentProblems
+
+/// `descent run`: one optimizer on one problem, a summary on stdout and optionally a trace.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Minimize one problem with one optimizer.",
+        discussion: """
+            Problems: \(ProblemName.allCases.map(\.rawValue).joined(separator: ", ")).
+            Optimizers: \(OptimizerName.allCases.map(\.rawValue).joined(separator: ", ")).
+            Unset hyperparameters keep the library's defaults (PyTorch's), e.g. --optimizer adadelta uses η = 1.
+            Data problems (linear, logistic, softmax, mlp) use synthetic data unless --data names a CSV file
+            or a bundled set (breast-cancer, digits).
+            --trace FILE writes CSV `step,loss,theta0,…`: row 0 at the start, one row per step, numbers that
+            read back bit-exactly.
+            """)
+
+    @Option(help: "The problem: \(ProblemName.allCases.map(\.rawValue).joined(separator: "|")).")
+    var problem: ProblemName
+    @Option(help: "The optimizer: \(OptimizerName.allCases.map(\.rawValue).joined(separator: "|")).")
+    var optimizer: OptimizerName
+    @OptionGroup(title: "Optimizer options") var optimizerOptions: OptimizerOptions
+    @OptionGroup(title: "Training options") var training: TrainingArguments
+    @OptionGroup(title: "Problem options") var problemOptions: ProblemOptions
+    @Option(parsing: .unconditional, help: "Starting point, comma-separated (default: the problem's standard start).")
+    var start: String?
+    @Option(help: "Arithmetic precision: float|double.")
+    var precision: Precision = .double
+    @Option(help: "Write the trajectory as CSV to this file.")
+    var trace: String?
+
+    enum Precision: String, CaseIterable, ExpressibleByArgument { case float, double }
+
+    func run() throws {
+        switch precision {
+        case .double: try execute(Double.self)
+        case .float: try execute(Float.self)
+        }
+    }
+
+    func execute<S: BLASScalar>(_: S.Type) throws {
+        let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
+        let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
+        let optimizer: any Optimizer<S>
+        do {
+            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self)
+        } catch let error as OptimizerError {
+            throw CLIError("\(self.optimizer.rawValue): \(error)")
+        }
+        var options = try training.options(S.self, learningRate: optimizer.learningRate, recordParameters: trace != nil)
+        if let fisher = optimizerOptions.fisher { options.fisher = fisher }
+        if let b = training.batchSize, problem.objective.sampleCount == 0 {
+            throw CLIError("--batch-size \(b): the \(self.problem.rawValue) problem has no data samples")
+        }
+        let (result, seconds) = try timed { () throws -> TrainingResult<S> in
+            do {
+                return try train(problem.objective, from: problem.start, optimizer: optimizer, options: options)
+            } catch let error as TrainingError {
+                throw CLIError("\(error)")
+            }
+        }
+        if let trace {
+            try Trace.write(result.history, dimension: problem.objective.dimension, to: trace)
+        }
+        var lines = [
+            "problem:    \(self.problem.rawValue) (\(problem.objective.dimension) parameters\(problem.objective.sampleCount > 0 ? ", \(problem.objective.sampleCount) samples" : ""))",
+            "optimizer:  \(self.optimizer.rawValue) (\(optimizerOptions.settings(self.optimizer).summary)), \(precision.rawValue)",
+            "steps:      \(result.steps) (stopped: \(result.stopReason.rawValue))",
+            "final loss: \(result.finalLoss)",
+        ]
+        if let accuracy = result.parameters.withUnsafeBufferPointer({ problem.objective.accuracy(at: $0) }) {
+            lines.append("accuracy:   \(String(format: "%.4f", accuracy))")
+        }
+        if problem.objective.dimension <= 4 {
+            lines.append("θ:          \(result.parameters.map(\.description).joined(separator: ", "))")
+        }
+        lines.append("time:       \(String(format: "%.3f", seconds)) s")
+        if let trace { lines.append("trace:      \(trace) (\(result.history.count) rows)") }
+        print(lines.joined(separator: "\n"))
+    }
+}
