@@ -44,6 +44,10 @@ let package = Package(
             dependencies: ["Descent", "DescentLinearAlgebra"],
             resources: [.copy("Resources")]
         ),
+        // Counts heap allocations for `descent bench` (interposes glibc's malloc in the executable).
+        .target(
+            name: "CMallocCounter"
+        ),
         // SVG plots for the comparison.
         .target(
             name: "DescentPlots"
@@ -52,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "descent",
             dependencies: [
-                "Descent", "DescentLinearAlgebra", "DescentProblems", "DescentPlots",
+                "Descent", "DescentLinearAlgebra", "DescentProblems", "DescentPlots", "CMallocCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -114,8 +114,9 @@ public struct Adadelta<Scalar: BLASScalar>: Optimizer {
                         for i in range {
                             let gi = sign * g[i] + wd * p[i]
                             let Gi = r * G[i] + (1 - r) * gi * gi
-                            // Δ = √(X + ε) / √(G + ε) · g, in PyTorch's order; v = −Δ.
-                            let delta = (X[i] + eps).nonNegativeSquareRoot / (Gi + eps).nonNegativeSquareRoot * gi
+                            // Δ = √((X + ε) / (G + ε)) · g: one root instead of PyTorch's two
+                            // (the divider bounds this loop), within ~1 ulp of √(X + ε) / √(G + ε).
+                            let delta = ((X[i] + eps) / (Gi + eps)).nonNegativeSquareRoot * gi
                             G[i] = Gi
                             X[i] = r * X[i] + (1 - r) * delta * delta
                             p[i] = p[i] - lr * delta

@@ -72,9 +72,13 @@ func anyExponentAllOnes<W: FixedWidthInteger & UnsignedInteger>(_ p: UnsafePoint
     return withUnsafeTemporaryAllocation(of: Bool.self, capacity: chunks) { found in
         let chunk = (n + chunks - 1) / chunks
         let out = found.baseAddress!
-        DispatchQueue.concurrentPerform(iterations: chunks) { w in
+        // The pool behind parallelChunks (concurrentPerform made 3 heap allocations per call).
+        func scan(_ w: Int) {
             let r = (w * chunk)..<Swift.min(n, (w + 1) * chunk)
             out[w] = r.isEmpty ? false : anyExponentAllOnes(p, r, mask: mask)
+        }
+        if !ChunkWorkerPool.shared.run(workers: chunks, scan) {
+            for w in 0..<chunks { scan(w) }
         }
         return found.contains(true)
     }

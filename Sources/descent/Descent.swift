@@ -10,8 +10,7 @@ struct DescentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "descent",
         abstract: "Stochastic optimization on BLAS/LAPACK: run, compare and benchmark optimizers.",
-        // `bench` (Bench.swift) is added by its own branch: subcommands: [Run.self, Compare.self, Bench.self].
-        subcommands: [Run.self, Compare.self]
+        subcommands: [Run.self, Compare.self, Bench.self]
     )
 
     /// ArgumentParser's message on one line: a list of valid values ("- a", "- b" on their own
