@@ -7,6 +7,9 @@ import json, os, platform, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DESCENT = os.environ.get("DESCENT", os.path.join(ROOT, ".build-bench/release/descent"))
+# The same sources built with `-Xswiftc -target-cpu -Xswiftc native` (AVX-512 on this machine);
+# Swift's default x86-64 target is SSE2. Optional: the column is left out when unset.
+DESCENT_NATIVE = os.environ.get("DESCENT_NATIVE")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BUDGET = float(os.environ.get("BENCH_SECONDS", "1.0"))
 
@@ -120,8 +123,8 @@ def numpy_case(name, precision, n):
     return timed(step, n)
 
 
-def descent_case(name, precision, n):
-    out = subprocess.run([DESCENT, "bench", "--optimizer", name, "--sizes", str(n), "--precision", precision,
+def descent_case(name, precision, n, binary=DESCENT):
+    out = subprocess.run([binary, "bench", "--optimizer", name, "--sizes", str(n), "--precision", precision,
                           "--json", "--seconds", str(BUDGET)], check=True, capture_output=True, text=True).stdout
     rows = [json.loads(l) for l in out.splitlines() if l.strip()]
     assert len(rows) == 1, out
@@ -162,7 +165,7 @@ def descent_natural(n, m):
 
 
 def main():
-    impls = ["descent", "descent-checked", "torch-for-loop", "torch-foreach", "torch-fused", "optax", "numpy"]
+    impls = ["descent", "descent-checked"] + (["descent-native"] if DESCENT_NATIVE else []) + ["torch-for-loop", "torch-foreach", "torch-fused", "optax", "numpy"]
     results = {(c, i): [] for c in CASES for i in impls}
     chol = {(c, i): [] for c in CHOLESKY for i in ["descent-step", "descent-raw", "scipy", "torch"]}
     for r in range(ROUNDS):
@@ -173,6 +176,8 @@ def main():
             results[(case, "descent")].append(row["ns_per_element"])
             results[(case, "descent-checked")].append(row["checked_ns_per_element"])
             results[(case, "descent-limit")] = results.get((case, "descent-limit"), []) + [row["limit_ns_per_element"]]
+            if DESCENT_NATIVE:
+                results[(case, "descent-native")].append(descent_case(*case, binary=DESCENT_NATIVE)["ns_per_element"])
             for mode in ["for-loop", "foreach", "fused"]:
                 s = torch_case(name, precision, n, mode)
                 if s is not None:
@@ -207,16 +212,22 @@ def machine():
 
 
 def report(med, cmed, impls):
-    lines = ["| case | " + " | ".join(impls) + " | stream limit | descent / torch fused | / optax | / numpy | / torch foreach |",
-             "|" + "---|" * (len(impls) + 6)]
+    native = "descent-native" in impls
+    lines = ["| case | " + " | ".join(impls) + " | stream limit | descent / torch fused | / optax | / numpy | / torch foreach | descent / stream"
+             + (" | native / torch fused | native / stream |" if native else " |"),
+             "|" + "---|" * (len(impls) + 7 + (2 if native else 0))]
     for case in CASES:
         name, precision, n = case
         v = {i: med.get((case, i)) for i in impls}
         d = v["descent"]
-        def ratio(i):
-            return f"{d / v[i]:.2f}" if v.get(i) else "–"
+        limit = med.get((case, "descent-limit"))
+        def ratio(i, x=d):
+            return f"{x / v[i]:.2f}" if v.get(i) and x else "–"
+        def share(x):
+            return f"{limit / x:.0%}" if x and limit else "–"
+        extra = f" {ratio('torch-fused', v['descent-native'])} | {share(v['descent-native'])} |" if native else ""
         lines.append(f"| {name} {precision} n={n:.0e} | " + " | ".join(fmt(v[i]) for i in impls) +
-                     f" | {fmt(med.get((case, 'descent-limit')))} | {ratio('torch-fused')} | {ratio('optax')} | {ratio('numpy')} | {ratio('torch-foreach')} |")
+                     f" | {fmt(limit)} | {ratio('torch-fused')} | {ratio('optax')} | {ratio('numpy')} | {ratio('torch-foreach')} | {share(d)} |" + extra)
     chol_lines = ["| n | m | descent step | raw syrk+potrf+potrs | step / raw | SciPy | PyTorch | descent / SciPy | descent / PyTorch |",
                   "|---|---|---|---|---|---|---|---|---|"]
     for (n, m) in CHOLESKY:
@@ -229,7 +240,9 @@ def report(med, cmed, impls):
     text = open(path).read() if os.path.exists(path) else ""
     begin, end = "<!-- bench-peers:begin -->", "<!-- bench-peers:end -->"
     block = (f"{begin}\nMeasured by `scripts/bench-peers` on {stamp}, {ROUNDS} interleaved rounds, medians; "
-             "ns per element per step (lower is better); `descent` = `.unchecked` policy, `descent-checked` = the default `.throwError`.\n\n"
+             "ns per element per step (lower is better); `descent` = `.unchecked` policy, `descent-checked` = the default `.throwError`"
+             + (", `descent-native` = `.unchecked` built with `-Xswiftc -target-cpu -Xswiftc native` (AVX-512 here; the default build targets SSE2)" if DESCENT_NATIVE else "")
+             + "; `descent / stream` = the stream kernel's time over descent's (share of the memory limit).\n\n"
              + "\n".join(machine()) + "\n\n" + table + f"\n{end}")
     if begin in text and end in text:
         text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
