@@ -141,8 +141,7 @@ final class ChunkWorkerPool: @unchecked Sendable {
                 #else
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
                 #endif
-                context.pool.workerLoop(index: context.index, seen: context.seen)
-                return nil
+                context.pool.workerLoop(index: context.index, seen: context.seen)  // never returns
             }, context)
             precondition(rc == 0, "parallelChunks: pthread_create failed with \(rc)")
             pthread_detach(thread)
