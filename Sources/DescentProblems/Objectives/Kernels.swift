@@ -83,3 +83,18 @@ func writeAugmentedRow<S: BLASScalar>(_ out: UnsafeMutablePointer<S>, coefficien
     for j in 0..<d { out[j] = c * x[j] }
     out[d] = c
 }
+
+/// The ridge penalty (λ/2) Σ_b ‖w_b‖² of `blocks` consecutive parameter blocks, each d weights
+/// followed by one intercept (which is not penalized): linear and logistic regression have one
+/// block, softmax regression one per class.
+/// - Complexity: O(blocks · d), one `nrm2` per block.
+@inlinable
+func ridgePenalty<Scalar: BLASScalar>(_ θ: UnsafePointer<Scalar>, featureCount d: Int, blocks: Int, l2: Scalar) -> Scalar {
+    guard l2 != 0, d > 0 else { return 0 }
+    var s: Scalar = 0
+    for b in 0..<blocks {
+        let w = Scalar.nrm2(count: d, x: θ + b * (d + 1), incx: 1)
+        s += w * w
+    }
+    return l2 / 2 * s
+}

@@ -50,10 +50,7 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
 
     @inlinable
     func penalty(_ θ: UnsafePointer<Scalar>) -> Scalar {
-        let d = data.featureCount
-        guard l2 != 0, d > 0 else { return 0 }
-        let w = Scalar.nrm2(count: d, x: θ, incx: 1)
-        return l2 / 2 * w * w
+        ridgePenalty(θ, featureCount: data.featureCount, blocks: 1, l2: l2)
     }
 
     @inlinable

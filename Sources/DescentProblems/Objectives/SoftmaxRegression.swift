@@ -77,11 +77,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
 
     @inlinable
     func penalty(_ θ: UnsafePointer<Scalar>) -> Scalar {
-        let d = data.featureCount
-        guard l2 != 0, d > 0 else { return 0 }
-        var s: Scalar = 0
-        for c in 0..<classCount { let w = Scalar.nrm2(count: d, x: θ + c * (d + 1), incx: 1); s += w * w }
-        return l2 / 2 * s
+        ridgePenalty(θ, featureCount: data.featureCount, blocks: classCount, l2: l2)
     }
 
     @inlinable
