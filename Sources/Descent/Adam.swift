@@ -103,9 +103,7 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
 
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        try validate()
-        guard try checkStepInputs(parameters: parameters.count, gradient: gradient, stateCount: stateCount,
-                                  policy: nonFiniteGradientPolicy) else {
+        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
             skipped += 1
             return
         }

@@ -403,9 +403,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     ///   step count, λ and curvature average are then untouched.
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        try validate()
-        guard try checkStepInputs(parameters: parameters.count, gradient: gradient, stateCount: count,
-                                  policy: nonFiniteGradientPolicy) else {
+        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
             skipped += 1
             return
         }

@@ -53,9 +53,7 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
 
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        try validate()
-        guard try checkStepInputs(parameters: parameters.count, gradient: gradient, stateCount: nil,
-                                  policy: nonFiniteGradientPolicy) else {
+        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
             skipped += 1
             return
         }

@@ -93,3 +93,17 @@ func anyExponentAllOnes<W: FixedWidthInteger & UnsignedInteger>(_ p: UnsafePoint
     }
     return bad != 0
 }
+
+extension Optimizer {
+    /// The checks every step makes before it touches anything: the hyperparameters
+    /// (``validate()``, since a schedule may have changed one), then
+    /// ``checkStepInputs(parameters:gradient:stateCount:policy:)`` with this optimizer's
+    /// ``stateCount`` and ``nonFiniteGradientPolicy``. Returns `false` when the step must be
+    /// skipped (a non-finite gradient under ``NonFiniteGradientPolicy/skipStep``).
+    @inlinable
+    public func admitsStep(parameterCount: Int, gradient: UnsafeBufferPointer<Scalar>) throws -> Bool {
+        try validate()
+        return try checkStepInputs(parameters: parameterCount, gradient: gradient, stateCount: stateCount,
+                                   policy: nonFiniteGradientPolicy)
+    }
+}
