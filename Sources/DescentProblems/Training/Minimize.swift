@@ -76,24 +76,17 @@ public func minimize<F: Objective, O: Optimizer>(
         if let c = options.gradientClipNorm {
             g.withUnsafeMutableBufferPointer { _ = clipGradientNorm($0, maxNorm: c) }
         }
-        // The natural gradient: the curvature at θ_t on the same batch B_t as the gradient.
-        if optimizer.needsCurvature {
-            let curvature = θ.withUnsafeBufferPointer { tp in
-                withBatch(batched, batch) { objective.curvature(at: tp, batch: $0, fisher: options.fisher) }
-            }
-            guard let curvature else {
-                throw TrainingError.curvatureUnavailable(objective: objective.name, fisher: options.fisher.rawValue)
-            }
-            try optimizer.setCurvature(curvature)
+        // A second-order optimizer: the curvature at θ_t on the same batch B_t as the gradient.
+        try θ.withUnsafeBufferPointer { tp in
+            try withBatch(batched, batch) { try supplyCurvature(objective, at: tp, batch: $0, optimizer: &optimizer, options: options, step: t) }
         }
         if options.schedule != nil { optimizer.learningRate = rate }
         try θ.withUnsafeMutableBufferPointer { tp in
             try g.withUnsafeBufferPointer { gp in try optimizer.step(tp, gradient: gp) }
         }
         // Levenberg–Marquardt damping: the loss at θ_{t+1} on the same batch.
-        if optimizer.wantsLossReports {
-            let after = θ.withUnsafeBufferPointer { tp in withBatch(batched, batch) { objective.loss(at: tp, batch: $0) } }
-            try optimizer.reportLoss(before: loss, after: after)
+        try θ.withUnsafeBufferPointer { tp in
+            try withBatch(batched, batch) { try reportLossIfWanted(objective, at: tp, batch: $0, lossBefore: loss, optimizer: &optimizer) }
         }
         t += 1
     }
@@ -102,6 +95,6 @@ public func minimize<F: Objective, O: Optimizer>(
 
 /// Runs `body` with the batch's indices when `batched`, with nil (all data) otherwise.
 @inline(__always)
-private func withBatch<R>(_ batched: Bool, _ batch: [Int], _ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
-    batched ? batch.withUnsafeBufferPointer { body($0) } : body(nil)
+private func withBatch<R>(_ batched: Bool, _ batch: [Int], _ body: (UnsafeBufferPointer<Int>?) throws -> R) rethrows -> R {
+    try batched ? batch.withUnsafeBufferPointer { try body($0) } : body(nil)
 }
