@@ -19,7 +19,8 @@ package protocol TaskKernel {
     func callAsFunction(task: Int)
 }
 
-/// Splits `0..<count` into contiguous chunks and runs `kernel` on each chunk in parallel;
+/// Splits `0..<count` into contiguous chunks and runs `kernel` on each chunk in parallel on up
+/// to `threads` threads (``ParallelConfiguration/threads`` unless pinned, as the tests do);
 /// below `minimumPerThread` elements per chunk it runs `kernel(0..<count)` inline.
 ///
 /// Element-wise optimizer kernels are memory (or divider) bound, so on a vector of millions of
@@ -38,8 +39,8 @@ package protocol TaskKernel {
 ///   per worker and one short lock per chunk; no allocation.
 @inlinable
 package func parallelChunks<K: ChunkKernel>(count: Int, minimumPerThread: Int = ParallelConfiguration.minimumPerThread,
-                                            _ kernel: K) {
-    let workers = Swift.min(ParallelConfiguration.threads, count / Swift.max(minimumPerThread, 1))
+                                            threads: Int = ParallelConfiguration.threads, _ kernel: K) {
+    let workers = Swift.min(threads, count / Swift.max(minimumPerThread, 1))
     if workers <= 1 {
         kernel(0..<count)
         return

@@ -7,8 +7,9 @@
 /// defaults included (η = 1e-3, λ = 0).
 /// For momentum see ``Momentum``.
 ///
-/// Kernel: without weight decay, maximize or a parameter scale the whole update is one BLAS
-/// `axpy` (θ ← −η g + θ, threaded by OpenBLAS on large vectors); otherwise one fused pass.
+/// Kernel: one fused pass θ ← θ − η g, split across the cores for large n. (Not BLAS `axpy`:
+/// OpenBLAS fuses −η g + θ into one rounding, torch's formula rounds the product first, and the
+/// fused pass is as fast, both being bound by memory.)
 /// - Complexity: O(n) per step, reading θ and g and writing θ; no allocation.
 public struct SGD<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
     public static var kind: String { "sgd" }
@@ -68,10 +69,6 @@ public struct SGD<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
 
     @inlinable
     mutating func run(_ pass: ElementPass<Scalar>) {
-        if pass.coupledDecay == 0 && pass.sign == 1 && pass.scale == 1 {
-            Scalar.axpy(count: pass.count, alpha: -learningRate, x: pass.gradient, incx: 1, y: pass.parameters, incy: 1)
-            return
-        }
         pass.run(SGDRule(learningRate: learningRate), StateSlots(pass.parameters))
     }
 }

@@ -38,6 +38,8 @@ struct GoldenTrajectoryTests {
         var source: String
         var problems: [String: Problem]
         var cases: [Case]
+        var floatCases: [Case]
+        enum CodingKeys: String, CodingKey { case source, problems, cases, floatCases = "float_cases" }
     }
 
     static let fixture: Fixture = {

@@ -10,6 +10,10 @@ enum OptimizerTestSupport {
         var testDescription: String { rawValue }
     }
 
+    /// The two precisions every generic test runs in, as Swift Testing arguments: a test takes
+    /// `any BLASScalar.Type` and passes it to a generic function, which opens it.
+    static let precisions: [any BLASScalar.Type] = [Float.self, Double.self]
+
     /// Relative tolerance against a scalar reference computed in Double.
     static func tolerance<S: BLASScalar>(_: S.Type) -> Double { S.self == Double.self ? 1e-12 : 1e-5 }
 
