@@ -36,7 +36,7 @@ let package = Package(
         // The optimizers: SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam(W), natural gradient.
         .target(
             name: "Descent",
-            dependencies: ["DescentLinearAlgebra", "CLAPACKE"]
+            dependencies: ["DescentLinearAlgebra"]
         ),
         // Objectives, data sets and the training loop.
         .target(

@@ -85,6 +85,8 @@ struct Bench: ParsableCommand {
         if let threads { ParallelConfiguration.threads = threads }
         let kind = self.kind ?? (optimizer.isEmpty ? .all : .firstOrder)
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)
+        KernelHint.printOnce()
+        if !json { print(OpenBLAS.summary) }
         if kind != .natural {
             let specs = optimizer.isEmpty ? BenchOptimizer.all : optimizer.compactMap(BenchOptimizer.named)
             let explicit = try Bench.parseSizes(sizes, option: "--sizes")

@@ -40,6 +40,7 @@ struct Run: ParsableCommand {
     }
 
     func execute<S: BLASScalar>(_: S.Type) throws {
+        KernelHint.printOnce()
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
         let optimizer: any Optimizer<S>
@@ -53,9 +54,9 @@ struct Run: ParsableCommand {
         if let b = training.batchSize, problem.objective.sampleCount == 0 {
             throw CLIError("--batch-size \(b): the \(self.problem.rawValue) problem has no data samples")
         }
-        let (result, seconds) = try timed { () throws -> TrainingResult<S> in
+        let ((result, trained), seconds) = try timed { () throws -> (TrainingResult<S>, any Optimizer<S>) in
             do {
-                return try train(problem.objective, from: problem.start, optimizer: optimizer, options: options)
+                return try trainKeepingOptimizer(problem.objective, from: problem.start, optimizer: optimizer, options: options)
             } catch let error as TrainingError {
                 throw CLIError("\(error)")
             }
@@ -69,6 +70,7 @@ struct Run: ParsableCommand {
             "steps:      \(result.steps) (stopped: \(result.stopReason.rawValue))",
             "final loss: \(result.finalLoss)",
         ]
+        if let line = naturalSolverLine(trained) { lines.append(line) }
         if let accuracy = result.parameters.withUnsafeBufferPointer({ problem.objective.accuracy(at: $0) }) {
             lines.append("accuracy:   \(String(format: "%.4f", accuracy))")
         }
