@@ -55,6 +55,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Score rows m of the empirical Fisher in the Cholesky case (m = min(this, n)).")
     var choleskySamples: Int = 256
 
+    @OptionGroup(title: "K-FAC (--kind kfac, kfac-race)")
+    var kfacOptions: BenchKFACOptions
+
     mutating func validate() throws {
         optimizer = optimizer.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
         for name in optimizer where BenchOptimizer.named(name) == nil {
@@ -87,6 +90,10 @@ struct Bench: ParsableCommand {
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)
         KernelHint.printOnce()
         if !json { print(OpenBLAS.summary) }
+        if kind == .kfac || kind == .kfacRace {
+            try runKFAC(kind, runner: &runner)
+            return
+        }
         if kind != .natural {
             let specs = optimizer.isEmpty ? BenchOptimizer.all : optimizer.compactMap(BenchOptimizer.named)
             let explicit = try Bench.parseSizes(sizes, option: "--sizes")
@@ -107,6 +114,9 @@ enum BenchKind: String, ExpressibleByArgument, CaseIterable {
     case firstOrder = "first-order"
     case natural
     case all
+    /// K-FAC on the digits perceptron (BenchKFAC.swift); not part of `all`.
+    case kfac
+    case kfacRace = "kfac-race"
 }
 
 enum BenchPrecision: String, ExpressibleByArgument, CaseIterable {
