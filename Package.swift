@@ -56,7 +56,8 @@ let package = Package(
         ),
         // SVG plots for the comparison.
         .target(
-            name: "DescentPlots"
+            name: "DescentPlots",
+            dependencies: ["Descent"]  // AtomicFile
         ),
         // The command-line tool: run, compare, bench.
         .executableTarget(
