@@ -85,6 +85,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        BenchSystem.preloadAllocationCounter()
         if let threads { ParallelConfiguration.threads = threads }
         let kind = self.kind ?? (optimizer.isEmpty ? .all : .firstOrder)
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)

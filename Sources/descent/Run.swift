@@ -43,6 +43,7 @@ struct Run: ParsableCommand {
         KernelHint.printOnce()
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
+        try MemoryBudget.requireRun(S.self, dimension: problem.objective.dimension, steps: training.steps, trace: trace)
         let optimizer: any Optimizer<S>
         do {
             optimizer = try optimizerOptions.settings(self.optimizer).make(S.self)
