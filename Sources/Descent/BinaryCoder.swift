@@ -64,9 +64,10 @@ final class CheckpointTreeEncoder {
 
     /// `[Float]`, `[Double]` and `[Int]` go to the payload (and `Matrix` storage, through them).
     static func block<T: Encodable>(_ value: T) -> CheckpointBlock? {
-        if let a = value as? [Double] { return .double(a) }
-        if let a = value as? [Float] { return .float(a) }
-        if let a = value as? [Int] { return .int(a) }
+        // Exact type checks: `as?` would also turn an empty [Float] into a [Double].
+        if T.self == [Double].self { return .double(unsafeBitCast(value, to: [Double].self)) }
+        if T.self == [Float].self { return .float(unsafeBitCast(value, to: [Float].self)) }
+        if T.self == [Int].self { return .int(unsafeBitCast(value, to: [Int].self)) }
         return nil
     }
 }
@@ -308,9 +309,9 @@ struct NodeDecoder: Decoder {
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if case let .block(i) = node {
-            if T.self == [Double].self { return try payload.array(i, type: 2, as: Double.self, path: codingPath) as! T }
-            if T.self == [Float].self { return try payload.array(i, type: 1, as: Float.self, path: codingPath) as! T }
-            if T.self == [Int].self { return try payload.array(i, type: 3, as: Int.self, path: codingPath) as! T }
+            if T.self == [Double].self { return unsafeBitCast(try payload.array(i, type: 2, as: Double.self, path: codingPath), to: T.self) }
+            if T.self == [Float].self { return unsafeBitCast(try payload.array(i, type: 1, as: Float.self, path: codingPath), to: T.self) }
+            if T.self == [Int].self { return unsafeBitCast(try payload.array(i, type: 3, as: Int.self, path: codingPath), to: T.self) }
         }
         return try T(from: self)
     }
