@@ -42,7 +42,7 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
         case let .unsupportedVersion(found, supported):
             return "checkpoint format version \(found) is newer than this library's (\(supported)); update Descent to read it"
         case let .malformed(why): return "corrupt checkpoint: \(why)"
-        case let .kindMismatch(expected, found): return "checkpoint is a \(found), expected a \(expected)"
+        case let .kindMismatch(expected, found): return "checkpoint of kind '\(found)', expected '\(expected)'"
         }
     }
     public var errorDescription: String? { description }
