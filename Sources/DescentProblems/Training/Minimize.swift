@@ -33,7 +33,9 @@ public func minimize<F: Objective, O: Optimizer>(
 /// A per-step callback with mutable access to the optimizer and θ: it may change learning rates
 /// or any hyperparameter, keep or restore parameters, and stop. Called for every record (the final
 /// one included, as the read-only callback), after the record of step t is made and before the
-/// step (so a change applies to that step); θ must keep its length.
+/// step (so a change applies to that step); θ must keep its length. As in PyTorch when `p.data` is
+/// edited between `backward()` and `step()`, the step applies g_t, computed at the θ of the record,
+/// to the θ the callback leaves.
 public typealias TrainingCallback<O: Optimizer> = (_ record: TrainingRecord<O.Scalar>, _ optimizer: inout O,
                                                    _ parameters: inout [O.Scalar]) throws -> TrainingControl
 
