@@ -23,6 +23,7 @@ struct Run: ParsableCommand {
     @OptionGroup(title: "Optimizer options") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Training options") var training: TrainingArguments
     @OptionGroup(title: "Problem options") var problemOptions: ProblemOptions
+    @OptionGroup(title: "Saving, resuming and validation") var session: SessionOptions
     @Option(parsing: .unconditional, help: "Starting point, comma-separated (default: the problem's standard start).")
     var start: String?
     @Option(help: "Arithmetic precision: float|double.")
@@ -40,6 +41,7 @@ struct Run: ParsableCommand {
     }
 
     func execute<S: BLASScalar>(_: S.Type) throws {
+        if session.isActive(schedule: training.schedule) { return try executeSession(S.self) }
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
         let optimizer: any Optimizer<S>
