@@ -38,7 +38,7 @@ struct DescentCommand: ParsableCommand {
     /// Parses and runs, printing errors on one line.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(ResumeArguments.expand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             let code = exitCode(for: error)

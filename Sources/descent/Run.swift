@@ -23,6 +23,7 @@ struct Run: ParsableCommand {
     @OptionGroup(title: "Optimizer options") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Training options") var training: TrainingArguments
     @OptionGroup(title: "Problem options") var problemOptions: ProblemOptions
+    @OptionGroup(title: "Saving, resuming and validation") var session: SessionOptions
     @Option(parsing: .unconditional, help: "Starting point, comma-separated (default: the problem's standard start).")
     var start: String?
     @Option(help: "Arithmetic precision: float|double.")
@@ -41,6 +42,7 @@ struct Run: ParsableCommand {
 
     func execute<S: BLASScalar>(_: S.Type) throws {
         KernelHint.printOnce()
+        if session.isActive(schedule: training.schedule) { return try executeSession(S.self) }
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
         try MemoryBudget.requireRun(S.self, dimension: problem.objective.dimension, steps: training.steps, trace: trace)
