@@ -65,7 +65,7 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Modulemaps/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .target(name: "DescentDistributed", dependencies: ["CMPI", "Descent", "DescentProblems"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(name: "descent-mpi-checks", dependencies: ["DescentDistributed", "DescentProblems", "Descent"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .testTarget(name: "DescentDistributedTests", dependencies: ["DescentDistributed"]),
+        .testTarget(name: "DescentDistributedTests", dependencies: ["DescentDistributed", "descent-mpi-checks"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DescentLinearAlgebraTests", dependencies: ["DescentLinearAlgebra"]),
         .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra"]),
         .testTarget(name: "DescentProblemsTests", dependencies: ["DescentProblems", "Descent", "DescentLinearAlgebra"]),
