@@ -58,6 +58,7 @@ let package = Package(
             name: "descent",
             dependencies: [
                 "Descent", "DescentLinearAlgebra", "DescentProblems", "DescentPlots", "CMallocCounter",
+                "DescentDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
