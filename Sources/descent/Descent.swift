@@ -45,6 +45,7 @@ struct DescentCommand: ParsableCommand {
             if code == .success {
                 exit(withError: error)   // --help, --version
             }
+            if DistributedLaunch.isSecondaryRank { Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue) }  // reported once, by rank 0
             FileHandle.standardError.write(Data("descent: error: \(oneLine(message(for: error)))\n".utf8))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }

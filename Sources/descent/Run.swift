@@ -30,6 +30,7 @@ struct Run: ParsableCommand {
     var precision: Precision = .double
     @Option(help: "Write the trajectory as CSV to this file.")
     var trace: String?
+    @OptionGroup(title: "Distributed options (mpirun -np P descent run --distributed …)") var distributed: DistributedArguments
 
     enum Precision: String, CaseIterable, ExpressibleByArgument { case float, double }
 
@@ -59,12 +60,15 @@ struct Run: ParsableCommand {
         }
         let ((result, trained), seconds) = try timed { () throws -> (TrainingResult<S>, any Optimizer<S>) in
             do {
+                if distributed.distributed {
+                    return (try distributed.train(problem.objective, from: problem.start, optimizer: optimizer, options: options), optimizer)
+                }
                 return try trainKeepingOptimizer(problem.objective, from: problem.start, optimizer: optimizer, options: options)
             } catch let error as TrainingError {
                 throw CLIError("\(error)")
             }
         }
-        if let trace {
+        if let trace, distributed.isPrimary {
             try Trace.write(result.history, dimension: problem.objective.dimension, to: trace)
         }
         var lines = [
@@ -82,6 +86,7 @@ struct Run: ParsableCommand {
         }
         lines.append("time:       \(String(format: "%.3f", seconds)) s")
         if let trace { lines.append("trace:      \(trace) (\(result.history.count) rows)") }
-        print(lines.joined(separator: "\n"))
+        lines.append(contentsOf: distributed.summaryLines)
+        if distributed.isPrimary { print(lines.joined(separator: "\n")) }
     }
 }
