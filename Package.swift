@@ -66,5 +66,5 @@ let package = Package(
         .testTarget(name: "DescentPlotsTests", dependencies: ["DescentPlots"]),
         .testTarget(name: "descentTests", dependencies: ["descent"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
