@@ -61,7 +61,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DescentLinearAlgebraTests", dependencies: ["DescentLinearAlgebra"]),
-        .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra"]),
+        .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra", "DescentProblems"]),
         .testTarget(name: "DescentProblemsTests", dependencies: ["DescentProblems", "Descent", "DescentLinearAlgebra"]),
         .testTarget(name: "DescentPlotsTests", dependencies: ["DescentPlots"]),
         .testTarget(name: "descentTests", dependencies: ["descent"]),

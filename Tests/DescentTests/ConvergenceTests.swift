@@ -1,5 +1,6 @@
 import Descent
 import Testing
+import DescentProblems
 
 /// Every optimizer drives a convex quadratic f(θ) = ½ Σ dᵢ (θᵢ − cᵢ)², dᵢ ∈ [0.5, 2], toward its
 /// minimum from a random start.
