@@ -74,10 +74,10 @@ let package = Package(
         .executableTarget(name: "descent-mpi-checks", dependencies: ["DescentDistributed", "DescentProblems", "Descent"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DescentDistributedTests", dependencies: ["DescentDistributed", "descent-mpi-checks"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DescentLinearAlgebraTests", dependencies: ["DescentLinearAlgebra"]),
-        .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra"]),
+        .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra", "DescentProblems"]),
         .testTarget(name: "DescentProblemsTests", dependencies: ["DescentProblems", "Descent", "DescentLinearAlgebra"]),
         .testTarget(name: "DescentPlotsTests", dependencies: ["DescentPlots"]),
         .testTarget(name: "descentTests", dependencies: ["descent"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

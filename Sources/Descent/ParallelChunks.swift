@@ -9,13 +9,13 @@ import Foundation
 /// several threads at once: `callAsFunction` must only touch the elements of its range (and
 /// read shared values), so that chunks can run concurrently.
 @usableFromInline
-package protocol ChunkKernel {
+package protocol ChunkKernel: SendableMetatype {
     func callAsFunction(_ range: Range<Int>)
 }
 
 /// Work split into numbered tasks, for ``ChunkWorkerPool/run(tasks:threads:kernel:)``.
 @usableFromInline
-package protocol TaskKernel {
+package protocol TaskKernel: SendableMetatype {
     func callAsFunction(task: Int)
 }
 

@@ -22,7 +22,7 @@ struct BenchRunner {
         if natural { naturalRows.append(row) } else { firstOrderRows.append(row) }
         if json {
             print(row.jsonLine)
-            fflush(stdout)
+            fflush(nil)  // all streams: `stdout` is a global var Swift 6 refuses
         }
     }
 

@@ -1,6 +1,7 @@
 import Descent
 import Foundation
 import Testing
+import DescentProblems
 
 /// Checkpoints: a restored optimizer continues bit-identically; a checkpoint of another
 /// optimizer, precision or parameter count, or a corrupt one, is refused with a clear error.

@@ -1,11 +1,11 @@
 import Descent
 import Testing
+import DescentProblems
 
 /// Every optimizer drives a convex quadratic f(θ) = ½ Σ dᵢ (θᵢ − cᵢ)², dᵢ ∈ [0.5, 2], toward its
 /// minimum from a random start.
 @Suite("Convergence on a convex quadratic")
 struct ConvergenceTests {
-    typealias Precision = OptimizerTestSupport.Precision
 
     struct Quadratic<S: BLASScalar> {
         var d: [S], c: [S]
@@ -34,7 +34,7 @@ struct ConvergenceTests {
         #expect(f <= ratio * f0, "\(O.kind)<\(O.Scalar.self)>: f went from \(f0) to \(f)", sourceLocation: sourceLocation)
     }
 
-    @Test(arguments: Precision.allCases) func everyOptimizerConverges(_ p: Precision) throws {
+    @Test(arguments: OptimizerTestSupport.precisions) func everyOptimizerConverges(_ p: any BLASScalar.Type) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
             try Self.converges(SGD<S>(learningRate: 0.5), steps: 200, ratio: 1e-8)
             try Self.converges(Momentum<S>(learningRate: 0.1, momentum: 0.8), steps: 300, ratio: 1e-8)
@@ -48,6 +48,6 @@ struct ConvergenceTests {
             try Self.converges(Adam<S>(learningRate: 0.05, amsgrad: true), steps: 1000, ratio: 1e-6)
             try Self.converges(AdamW<S>(learningRate: 0.05, weightDecay: 1e-4), steps: 1000, ratio: 1e-4)
         }
-        switch p { case .float: try run(Float.self); case .double: try run(Double.self) }
+        try run(p)
     }
 }

@@ -1,13 +1,13 @@
 import Descent
 import Foundation
 import Testing
+import DescentProblems
 
 /// Every error path: a thrown error names the offending value, and a refused step leaves the
 /// parameters and the optimizer's checkpoint bytes exactly as they were.
 @Suite("Errors")
 struct ErrorTests {
     typealias Support = OptimizerTestSupport
-    typealias Precision = OptimizerTestSupport.Precision
 
     static let n = 29
 
@@ -78,11 +78,11 @@ struct ErrorTests {
         #expect(e.stepCount == 1)
     }
 
-    @Test(arguments: Precision.allCases) func stepInputErrors(_ p: Precision) throws {
+    @Test(arguments: OptimizerTestSupport.precisions) func stepInputErrors(_ p: any BLASScalar.Type) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
             for o in try Support.everyOptimizer(S.self) { try Self.inputErrors(o) }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p)
     }
 
     /// Expects an `invalidHyperparameter` naming `name` and `value`.
@@ -103,7 +103,7 @@ struct ErrorTests {
         }
     }
 
-    @Test(arguments: Precision.allCases) func invalidHyperparametersAtConstruction(_ p: Precision) throws {
+    @Test(arguments: OptimizerTestSupport.precisions) func invalidHyperparametersAtConstruction(_ p: any BLASScalar.Type) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
             func s(_ v: S) -> String { "\(v)" }
             for lr in [S(-1), .nan, .infinity] {
@@ -159,7 +159,7 @@ struct ErrorTests {
             _ = try Adam<S>(beta1: 0, beta2: 0)
             _ = try AdamW<S>(weightDecay: 0)
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p)
     }
 
     /// Hyperparameters are mutable (a schedule may set them), so each step validates them too;
@@ -177,7 +177,7 @@ struct ErrorTests {
         #expect(try o.checkpoint() == state, sourceLocation: sourceLocation)
     }
 
-    @Test(arguments: Precision.allCases) func invalidHyperparametersAtStep(_ p: Precision) throws {
+    @Test(arguments: OptimizerTestSupport.precisions) func invalidHyperparametersAtStep(_ p: any BLASScalar.Type) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
             let minus: S = -1
             let m = "\(minus)"
@@ -197,12 +197,12 @@ struct ErrorTests {
             try Self.mutationRefused(AdamW<S>(), "beta1", m) { $0.beta1 = minus }
             try Self.mutationRefused(AdamW<S>(), "weightDecay", m) { $0.weightDecay = minus }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p)
     }
 
     /// The non-finite scan on a vector large enough to be split across threads finds the first
     /// bad element in any chunk, and nothing in a finite vector (subnormals, ±0, huge values).
-    @Test(arguments: Precision.allCases) func nonFiniteScanOnLargeVectors(_ p: Precision) throws {
+    @Test(arguments: OptimizerTestSupport.precisions) func nonFiniteScanOnLargeVectors(_ p: any BLASScalar.Type) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
             let n = 300_000
             var x = [S](repeating: 1, count: n)
@@ -215,6 +215,6 @@ struct ErrorTests {
                 #expect(y.withUnsafeBufferPointer { firstNonFinite($0) } == index)
             }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Descent
+import DescentProblems
 
 /// The shared first-order core: counters that cannot overflow, restored state that must be
 /// finite, the decoupled weight decay modifier, and the thread pool behind the fused pass.

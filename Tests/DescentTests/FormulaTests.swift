@@ -1,5 +1,6 @@
 import Descent
 import Testing
+import DescentProblems
 
 /// Every optimizer and every option against ``ScalarReference``: several steps on random data,
 /// compared after each step, in Float (≤ 1e-5) and Double (≤ 1e-12). A large n runs every kernel
@@ -7,7 +8,6 @@ import Testing
 @Suite("Optimizers match their formulas")
 struct FormulaTests {
     typealias Support = OptimizerTestSupport
-    typealias Precision = OptimizerTestSupport.Precision
 
     /// Large enough for `parallelChunks` to split the work across two threads (it needs
     /// `minimumPerThread` = 2¹⁶ elements per thread), with a ragged last chunk.
@@ -123,28 +123,28 @@ struct FormulaTests {
         }
     }
 
-    @Test(arguments: Precision.allCases) func sgd(_ p: Precision) throws {
-        switch p { case .float: try Self.sgd(Float.self); case .double: try Self.sgd(Double.self) }
+    @Test(arguments: OptimizerTestSupport.precisions) func sgd(_ p: any BLASScalar.Type) throws {
+        try Self.sgd(p)
     }
-    @Test(arguments: Precision.allCases) func momentum(_ p: Precision) throws {
-        switch p { case .float: try Self.momentum(Float.self); case .double: try Self.momentum(Double.self) }
+    @Test(arguments: OptimizerTestSupport.precisions) func momentum(_ p: any BLASScalar.Type) throws {
+        try Self.momentum(p)
     }
-    @Test(arguments: Precision.allCases) func adagrad(_ p: Precision) throws {
-        switch p { case .float: try Self.adagrad(Float.self); case .double: try Self.adagrad(Double.self) }
+    @Test(arguments: OptimizerTestSupport.precisions) func adagrad(_ p: any BLASScalar.Type) throws {
+        try Self.adagrad(p)
     }
-    @Test(arguments: Precision.allCases) func rmsprop(_ p: Precision) throws {
-        switch p { case .float: try Self.rmsprop(Float.self); case .double: try Self.rmsprop(Double.self) }
+    @Test(arguments: OptimizerTestSupport.precisions) func rmsprop(_ p: any BLASScalar.Type) throws {
+        try Self.rmsprop(p)
     }
-    @Test(arguments: Precision.allCases) func adadelta(_ p: Precision) throws {
-        switch p { case .float: try Self.adadelta(Float.self); case .double: try Self.adadelta(Double.self) }
+    @Test(arguments: OptimizerTestSupport.precisions) func adadelta(_ p: any BLASScalar.Type) throws {
+        try Self.adadelta(p)
     }
-    @Test(arguments: Precision.allCases) func adamAndAdamW(_ p: Precision) throws {
-        switch p { case .float: try Self.adam(Float.self); case .double: try Self.adam(Double.self) }
+    @Test(arguments: OptimizerTestSupport.precisions) func adamAndAdamW(_ p: any BLASScalar.Type) throws {
+        try Self.adam(p)
     }
 
     /// Momentum's documented equivalence: at a constant η its velocity is −η times PyTorch's
     /// buffer b ← μ b + g (b₁ = g), and the parameters follow θ ← θ − η b.
-    @Test(arguments: Precision.allCases) func momentumEqualsPyTorchBufferAtConstantRate(_ p: Precision) throws {
+    @Test(arguments: OptimizerTestSupport.precisions) func momentumEqualsPyTorchBufferAtConstantRate(_ p: any BLASScalar.Type) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
             let lr = 0.05, mu = 0.9
             var o = try Momentum<S>(learningRate: S(lr), momentum: S(mu))
@@ -164,6 +164,6 @@ struct FormulaTests {
             #expect(Support.relativeError(x, y) <= tol)
             #expect(Support.relativeError(o.velocity, b.map { -Double(S(lr)) * $0 }) <= tol)
         }
-        switch p { case .float: try run(Float.self); case .double: try run(Double.self) }
+        try run(p)
     }
 }

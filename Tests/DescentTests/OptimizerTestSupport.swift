@@ -1,4 +1,5 @@
 import Descent
+import DescentProblems
 import Foundation
 import Testing
 
@@ -35,18 +36,8 @@ enum OptimizerTestSupport {
     }
 }
 
-/// SplitMix64: a small deterministic generator so every run sees the same data.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// The tests' generator is the library's `SplitMix64` (DescentProblems), written once.
+extension SplitMix64 {
     /// n values uniform in [−scale, scale], rounded to S.
     mutating func vector<S: BLASScalar>(_ n: Int, scale: Double = 1, as _: S.Type = S.self) -> [S] {
         (0..<n).map { _ in S(Double.random(in: -scale...scale, using: &self)) }
