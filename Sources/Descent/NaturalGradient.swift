@@ -300,7 +300,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
         case let .metric(g), let .fisher(g): return scan(g.elements)
         case let .diagonalMetric(d): return scan(d)
         case let .empiricalFisher(s): return scan(s.elements)
-        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _): return scan(j.elements)
+        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _), let .poisson(j, _): return scan(j.elements)
         }
     }
 

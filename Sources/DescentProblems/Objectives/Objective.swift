@@ -54,12 +54,20 @@ public protocol Objective<Scalar>: Sendable {
     /// The fraction of samples classified correctly at θ over all data, for classifiers; nil
     /// otherwise (default).
     func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double?
+
+    /// The objective's own curvature at θ on `batch` for the natural gradient — a Fisher matrix
+    /// (e.g. the expected negative Hessian of an exponential-family model), a metric, or a
+    /// sample form such as ``Curvature/poisson(logJacobian:rates:)`` — used in place of the
+    /// Fisher derived from ``outputJacobian(at:batch:)`` when `minimize` asks for the exact
+    /// Fisher. Nil (default) when it supplies none.
+    func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>?
 }
 
 extension Objective {
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? { nil }
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? { nil }
     public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? { nil }
+    public func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>? { nil }
 }
 
 // MARK: - Array conveniences
