@@ -251,15 +251,16 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
         try curvature.validate(parameterCount: count)
         let n = curvature.parameterCount
         let target = try path(for: curvature, parameters: n)
-        let averaging = curvatureDecay != nil && path != nil && curvatureUpdates > 0
-        if let decay = curvatureDecay {
+        // Fold into a running average only where one is kept (a diagonal, or a dense matrix); a
+        // decay set after curvatures held by reference starts the average afresh.
+        let averaging = curvatureDecay != nil && curvatureUpdates > 0 && (path == .diagonal || (path == .dense && dense?.matrix != nil))
+        if curvatureDecay != nil {
             if averaging, target != path || n != orderOfEstimate {
                 throw NaturalGradientError.curvatureShapeMismatch(expected: "a \(path == .diagonal ? "diagonal" : "dense") curvature for \(orderOfEstimate) parameters like the running average", found: "\(curvature.name) for \(n)")
             }
             if let bad = Self.firstNonFiniteEntry(curvature) {
                 throw NaturalGradientError.invalidCurvature("\(curvature.name) entry \(bad) is not finite; the running average would never recover")
             }
-            _ = decay
         }
         let decay: Scalar? = averaging ? curvatureDecay : nil
         switch target {
