@@ -41,6 +41,10 @@ public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
     /// A Fisher matrix of the caller's, n × n, e.g. the expected negative Hessian
     /// E[−∇² log p] of a GLM. Only its lower triangle (with the diagonal) is read.
     case fisher(Matrix<Scalar>)
+    /// The Fisher of a Poisson output with the log link (a Poisson GLM, counts): row i of the
+    /// m × n `logJacobian` is jᵢ = ∂zᵢ/∂θ for the log-rate zᵢ = log μᵢ, Λᵢ = μᵢ (the Poisson
+    /// variance), F = (1/m) Σᵢ μᵢ jᵢjᵢᵀ (rows of U: √(μᵢ/m) jᵢ). `rates` are the μᵢ ≥ 0.
+    case poisson(logJacobian: Matrix<Scalar>, rates: [Scalar])
 
     /// n, the number of parameters this curvature is for.
     public var parameterCount: Int {
@@ -48,7 +52,7 @@ public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
         case let .metric(g), let .fisher(g): return g.columns
         case let .diagonalMetric(d): return d.count
         case let .empiricalFisher(s): return s.columns
-        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _): return j.columns
+        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _), let .poisson(j, _): return j.columns
         }
     }
 
@@ -57,7 +61,7 @@ public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
         switch self {
         case .metric, .fisher, .diagonalMetric: return nil
         case let .empiricalFisher(s): return s.rows
-        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _): return j.rows
+        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _), let .poisson(j, _): return j.rows
         }
     }
 
@@ -71,6 +75,7 @@ public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
         case .bernoulli: return "bernoulli"
         case .categorical: return "categorical"
         case .fisher: return "fisher"
+        case .poisson: return "poisson"
         }
     }
 
@@ -108,6 +113,14 @@ public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
             }
             for (i, v) in p.enumerated() where !(v >= 0 && v <= 1) {
                 throw NaturalGradientError.invalidCurvature("probabilities[\(i)] = \(v) is not in [0, 1]")
+            }
+        case let .poisson(j, mu):
+            try shape(j, "logJacobian")
+            guard j.rows == mu.count, j.rows > 0 else {
+                throw NaturalGradientError.curvatureShapeMismatch(expected: "one rate per logJacobian row (\(j.rows))", found: "\(mu.count) rates")
+            }
+            for (i, v) in mu.enumerated() where !(v >= 0 && v.isFinite) {
+                throw NaturalGradientError.invalidCurvature("rates[\(i)] = \(v) is not finite and ≥ 0")
             }
         case let .categorical(j, p):
             try shape(j, "logitJacobian"); try shape(p, "probabilities")

@@ -19,6 +19,8 @@ struct LowRankCurvature<Scalar: BLASScalar> {
             scale = 1 / Scalar(j.rows).squareRoot()
         case let .categorical(_, p):
             scale = 1 / Scalar(p.rows).squareRoot()
+        case let .poisson(j, _):
+            scale = 1 / Scalar(j.rows).squareRoot()
         case .metric, .fisher, .diagonalMetric:
             preconditionFailure("LowRankCurvature of a \(curvature.name)")
         }
@@ -28,7 +30,7 @@ struct LowRankCurvature<Scalar: BLASScalar> {
     @usableFromInline var rows: Matrix<Scalar> {
         switch source {
         case let .empiricalFisher(s): return s
-        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _): return j
+        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _), let .poisson(j, _): return j
         case .metric, .fisher, .diagonalMetric: preconditionFailure()
         }
     }
@@ -36,7 +38,7 @@ struct LowRankCurvature<Scalar: BLASScalar> {
     /// Whether U needs B applied to A (Bernoulli, categorical), i.e. a scaled copy.
     @usableFromInline var isWeighted: Bool {
         switch source {
-        case .bernoulli, .categorical: return true
+        case .bernoulli, .categorical, .poisson: return true
         default: return false
         }
     }
@@ -55,6 +57,11 @@ struct LowRankCurvature<Scalar: BLASScalar> {
                 for i in 0..<r {
                     Scalar.copy(count: n, x: src + i * n, incx: 1, y: destination + i * n, incy: 1)
                     Scalar.scal(count: n, alpha: (p[i] * (1 - p[i])).squareRoot(), x: destination + i * n, incx: 1)
+                }
+            case let .poisson(_, mu):
+                for i in 0..<r {
+                    Scalar.copy(count: n, x: src + i * n, incx: 1, y: destination + i * n, incy: 1)
+                    Scalar.scal(count: n, alpha: mu[i].squareRoot(), x: destination + i * n, incx: 1)
                 }
             case let .categorical(_, probabilities):
                 let k = probabilities.columns, m = probabilities.rows

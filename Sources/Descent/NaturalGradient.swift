@@ -251,15 +251,16 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
         try curvature.validate(parameterCount: count)
         let n = curvature.parameterCount
         let target = try path(for: curvature, parameters: n)
-        let averaging = curvatureDecay != nil && path != nil && curvatureUpdates > 0
-        if let decay = curvatureDecay {
+        // Fold into a running average only where one is kept (a diagonal, or a dense matrix); a
+        // decay set after curvatures held by reference starts the average afresh.
+        let averaging = curvatureDecay != nil && curvatureUpdates > 0 && (path == .diagonal || (path == .dense && dense?.matrix != nil))
+        if curvatureDecay != nil {
             if averaging, target != path || n != orderOfEstimate {
                 throw NaturalGradientError.curvatureShapeMismatch(expected: "a \(path == .diagonal ? "diagonal" : "dense") curvature for \(orderOfEstimate) parameters like the running average", found: "\(curvature.name) for \(n)")
             }
             if let bad = Self.firstNonFiniteEntry(curvature) {
                 throw NaturalGradientError.invalidCurvature("\(curvature.name) entry \(bad) is not finite; the running average would never recover")
             }
-            _ = decay
         }
         let decay: Scalar? = averaging ? curvatureDecay : nil
         switch target {
@@ -300,7 +301,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
         case let .metric(g), let .fisher(g): return scan(g.elements)
         case let .diagonalMetric(d): return scan(d)
         case let .empiricalFisher(s): return scan(s.elements)
-        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _): return scan(j.elements)
+        case let .gaussian(j, _, _), let .bernoulli(j, _), let .categorical(j, _), let .poisson(j, _): return scan(j.elements)
         }
     }
 
@@ -410,18 +411,21 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     /// failure (from the damping floor when λ = 0). Returns the λ of the candidate.
     @inlinable
     mutating func factorCandidate(damping request: Scalar, precision: inout CholeskyPrecision?) throws -> Scalar {
+        guard path != nil else { throw NaturalGradientError.missingCurvature(step: t + 1) }
         let n = orderOfEstimate
-        let trace: Scalar
-        switch path {
-        case .diagonal?: trace = diagonal!.trace
-        case .dense?: trace = dense!.trace
-        case .lowRank?: trace = lowRank!.trace
-        case nil: throw NaturalGradientError.missingCurvature(step: t + 1)
+        /// 10⁻⁶·tr(F̄)/n (or 10⁻⁶), the first λ tried after λ = 0; computed only when needed.
+        func dampingFloor() -> Scalar {
+            let trace: Scalar
+            switch path! {
+            case .diagonal: trace = diagonal!.trace
+            case .dense: trace = dense!.trace
+            case .lowRank: trace = lowRank!.trace
+            }
+            let mean = trace / Scalar(Swift.max(n, 1))
+            return (mean > 0 && mean.isFinite ? mean : 1) * 1e-6
         }
-        let mean = trace / Scalar(Swift.max(n, 1))
-        let floor = (mean > 0 && mean.isFinite ? mean : 1) * 1e-6
         // The Woodbury identity divides by λ: λ = 0 is never tried there.
-        var lambda = (path == .lowRank && request == 0) ? floor : request
+        var lambda = (path == .lowRank && request == 0) ? dampingFloor() : request
         var attempts = 0
         while true {
             attempts += 1
@@ -439,7 +443,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
                 outcome = o
             }
             guard case let .notPositiveDefinite(order, finitePivot) = outcome else { return lambda }
-            let next = lambda == 0 ? floor : lambda * 10
+            let next = lambda == 0 ? dampingFloor() : lambda * 10
             if attempts > maximumDampingRetries || !finitePivot || !next.isFinite {
                 throw NaturalGradientError.notPositiveDefinite(order: order, lastDamping: Double(lambda), attempts: attempts)
             }

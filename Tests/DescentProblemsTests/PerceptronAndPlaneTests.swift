@@ -51,6 +51,7 @@ struct PerceptronTests {
                     case .gaussian: return Double(z[r, 0]) - y
                     case .bernoulli(let p): return Double(p[r]) - y
                     case .categorical(let p): return Double(p[r, c]) - (c == Int(y) ? 1 : 0)
+                    case .poisson(let mu): return Double(mu[r]) - y
                     }
                 }
                 for j in 0..<net.dimension {

@@ -155,6 +155,7 @@ struct RegressionModelTests {
                         let zs = (0..<k).map { cc in (0..<d).reduce(θd[cc * (d + 1) + d]) { $0 + θd[cc * (d + 1) + $1] * x[$1] } }
                         let s = zs.map { exp($0) }.reduce(0, +)
                         #expect(relativeError(Double(p[r, c]), exp(z) / s) <= tolerance(S.self) * 10)
+                    case .poisson(let mu): #expect(relativeError(Double(mu[r]), exp(z)) <= tolerance(S.self) * 10)
                     }
                 }
             }

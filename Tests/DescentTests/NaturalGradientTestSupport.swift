@@ -82,6 +82,14 @@ func referenceBernoulliFisher(_ j: [[Double]], _ p: [Double]) -> [[Double]] {
     return f
 }
 
+/// (1/m) Σᵢ μᵢ jᵢjᵢᵀ (Poisson, log link: Λᵢ = μᵢ).
+func referencePoissonFisher(_ j: [[Double]], _ mu: [Double]) -> [[Double]] {
+    let n = j[0].count, m = Double(j.count)
+    var f = Array(repeating: Array(repeating: 0.0, count: n), count: n)
+    for (row, w) in zip(j, mu) { for a in 0..<n { for b in 0..<n { f[a][b] += w * row[a] * row[b] / m } } }
+    return f
+}
+
 /// (1/m) Σᵢ JᵢᵀΛᵢJᵢ with Λᵢ = diag(pᵢ) − pᵢpᵢᵀ, Jᵢ rows i·k ..< (i+1)·k.
 func referenceCategoricalFisher(_ j: [[Double]], _ p: [[Double]]) -> [[Double]] {
     let n = j[0].count, m = p.count, k = p[0].count
@@ -140,6 +148,7 @@ func referenceFisher<S: BLASScalar>(_ c: Curvature<S>) -> [[Double]] {
     case let .gaussian(j, samples, beta): return referenceGaussianFisher(rowArrays(j), samples: samples, beta: Double(beta))
     case let .bernoulli(j, p): return referenceBernoulliFisher(rowArrays(j), doubles(p))
     case let .categorical(j, p): return referenceCategoricalFisher(rowArrays(j), rowArrays(p))
+    case let .poisson(j, mu): return referencePoissonFisher(rowArrays(j), doubles(mu))
     }
 }
 
@@ -153,6 +162,7 @@ func randomSampleCurvatures<S: BLASScalar>(parameters n: Int, samples m: Int, se
         .gaussian(jacobian: randomMatrix(m * 2, n, &rng), samples: m, beta: S(1.5)),
         .bernoulli(logitJacobian: randomMatrix(m, n, &rng), probabilities: p),
         .categorical(logitJacobian: randomMatrix(m * k, n, &rng), probabilities: randomProbabilities(m, k, &rng)),
+        .poisson(logJacobian: randomMatrix(m, n, &rng), rates: (0..<m).map { _ in S(2 + 1.5 * rng.uniform()) }),
     ]
 }
 

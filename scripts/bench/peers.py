@@ -161,13 +161,16 @@ def descent_natural(n, m):
     out = subprocess.run([DESCENT, "bench", "--kind", "natural", "--cholesky-sizes", str(n), "--cholesky-samples", str(m),
                           "--woodbury-sizes", "1", "--json", "--rounds", "3", "--seconds", "0.5"],
                          check=True, capture_output=True, text=True).stdout
-    return [json.loads(l) for l in out.splitlines() if l.strip()][0]
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+    double = next(r for r in rows if r.get("precision") == "double")
+    mixed = next((r for r in rows if r.get("precision") == "mixed"), None)
+    return double, mixed
 
 
 def main():
     impls = ["descent", "descent-checked"] + (["descent-native"] if DESCENT_NATIVE else []) + ["torch-for-loop", "torch-foreach", "torch-fused", "optax", "numpy"]
     results = {(c, i): [] for c in CASES for i in impls}
-    chol = {(c, i): [] for c in CHOLESKY for i in ["descent-step", "descent-raw", "scipy", "torch"]}
+    chol = {(c, i): [] for c in CHOLESKY for i in ["descent-step", "descent-raw", "descent-mixed", "scipy", "torch"]}
     for r in range(ROUNDS):
         for case in CASES:
             name, precision, n = case
@@ -186,8 +189,10 @@ def main():
             results[(case, "numpy")].append(numpy_case(name, precision, n) / n * 1e9)
         for case in CHOLESKY:
             print(f"round {r + 1}/{ROUNDS}: cholesky n={case[0]} m={case[1]}", file=sys.stderr, flush=True)
-            row = descent_natural(*case)
+            row, mixed = descent_natural(*case)
             chol[(case, "descent-step")].append(row["seconds"]); chol[(case, "descent-raw")].append(row["raw_seconds"])
+            if mixed:
+                chol[(case, "descent-mixed")].append(mixed["seconds"])
             sp, tt = cholesky_peers(*case)
             chol[(case, "scipy")].append(sp); chol[(case, "torch")].append(tt)
     med = {k: statistics.median(v) for k, v in results.items() if v}
@@ -228,11 +233,14 @@ def report(med, cmed, impls):
         extra = f" {ratio('torch-fused', v['descent-native'])} | {share(v['descent-native'])} |" if native else ""
         lines.append(f"| {name} {precision} n={n:.0e} | " + " | ".join(fmt(v[i]) for i in impls) +
                      f" | {fmt(limit)} | {ratio('torch-fused')} | {ratio('optax')} | {ratio('numpy')} | {ratio('torch-foreach')} | {share(d)} |" + extra)
-    chol_lines = ["| n | m | descent step | raw syrk+potrf+potrs | step / raw | SciPy | PyTorch | descent / SciPy | descent / PyTorch |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+    chol_lines = ["| n | m | descent step | raw syrk+potrf+potrs | step / raw | descent mixed precision | SciPy | PyTorch float64 | descent / SciPy | descent / PyTorch | mixed / PyTorch |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (n, m) in CHOLESKY:
         s, r, sp, tt = (cmed[((n, m), k)] for k in ["descent-step", "descent-raw", "scipy", "torch"])
-        chol_lines.append(f"| {n} | {m} | {s:.4f} s | {r:.4f} s | {s / r:.3f} | {sp:.4f} s | {tt:.4f} s | {s / sp:.2f} | {s / tt:.2f} |")
+        mx = cmed.get(((n, m), "descent-mixed"))
+        mixed = f"{mx:.4f} s" if mx else "–"
+        mixed_ratio = f"{mx / tt:.2f}" if mx else "–"
+        chol_lines.append(f"| {n} | {m} | {s:.4f} s | {r:.4f} s | {s / r:.3f} | {mixed} | {sp:.4f} s | {tt:.4f} s | {s / sp:.2f} | {s / tt:.2f} | {mixed_ratio} |")
     table = "\n".join(lines) + "\n\n" + "\n".join(chol_lines)
     print(table)
     stamp = time.strftime("%Y-%m-%d %H:%M")

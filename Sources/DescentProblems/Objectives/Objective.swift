@@ -61,6 +61,12 @@ public protocol Objective<Scalar>: Sendable {
     /// not a network of fully connected layers (default). See ``KroneckerBlock``.
     func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                           step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]?
+    /// The objective's own curvature at θ on `batch` for the natural gradient — a Fisher matrix
+    /// (e.g. the expected negative Hessian of an exponential-family model), a metric, or a
+    /// sample form such as ``Curvature/poisson(logJacobian:rates:)`` — used in place of the
+    /// Fisher derived from ``outputJacobian(at:batch:)`` when `minimize` asks for the exact
+    /// Fisher. Nil (default) when it supplies none.
+    func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>?
 }
 
 extension Objective {
@@ -69,6 +75,7 @@ extension Objective {
     public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? { nil }
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? { nil }
+    public func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>? { nil }
 }
 
 // MARK: - Array conveniences

@@ -36,4 +36,8 @@ public enum OutputDistribution<Scalar: BLASScalar>: Sendable, Equatable {
     /// Categorical output p = softmax(z): the Jacobian is of the logits z and
     /// Hᵢ = diag(pᵢ) − pᵢpᵢᵀ. `probabilities` is m × k.
     case categorical(probabilities: Matrix<Scalar>)
+    /// Poisson counts with the log link, μ = exp(z): the Jacobian is of the log-rates z and
+    /// Hᵢ = μᵢ (the variance; the Fisher of a Poisson GLM, E[−∇² log p] = Σ μᵢ xᵢxᵢᵀ).
+    /// `rates` has m entries.
+    case poisson(rates: [Scalar])
 }

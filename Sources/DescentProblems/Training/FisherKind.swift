@@ -14,14 +14,17 @@ public enum FisherKind: String, Sendable, CaseIterable, Codable {
 
 extension Objective {
     /// The curvature the natural gradient needs at θ on `batch` (nil: all data), in the form
-    /// `fisher` asks for; nil when the objective supplies neither an output Jacobian nor
-    /// per-sample gradients.
+    /// `fisher` asks for: for `.exact` the objective's own ``Objective/suppliedCurvature(at:batch:)``,
+    /// else the Fisher of its output distribution (Gaussian, Bernoulli, categorical, Poisson),
+    /// else the empirical Fisher; for `.empirical` the empirical Fisher, else its own curvature.
+    /// Nil when the objective supplies none of them.
     ///
     /// - Complexity: that of ``Objective/outputJacobian(at:batch:)`` or
     ///   ``Objective/perSampleGradients(at:batch:)``: O(|B| · k · n) memory.
     public func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                           fisher: FisherKind) -> Curvature<Scalar>? {
         if fisher == .sampled { return nil }
+        if fisher == .exact, let own = suppliedCurvature(at: θ, batch: batch) { return own }
         if fisher == .exact, let j = outputJacobian(at: θ, batch: batch) {
             switch j.distribution {
             case let .gaussian(beta):
@@ -30,8 +33,11 @@ extension Objective {
                 return .bernoulli(logitJacobian: j.jacobian, probabilities: p)
             case let .categorical(p):
                 return .categorical(logitJacobian: j.jacobian, probabilities: p)
+            case let .poisson(mu):
+                return .poisson(logJacobian: j.jacobian, rates: mu)
             }
         }
-        return perSampleGradients(at: θ, batch: batch).map { .empiricalFisher(scores: $0) }
+        if let s = perSampleGradients(at: θ, batch: batch) { return .empiricalFisher(scores: s) }
+        return suppliedCurvature(at: θ, batch: batch)
     }
 }
