@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "Benchmarks to run: first-order, natural or all (default: all, or first-order when --optimizer is given).")
+    @Option(name: .long, help: "Benchmarks to run: first-order, natural, all (default: all, or first-order when --optimizer is given), or checkpoint (write/read speed; JSON up to 1e7).")
     var kind: BenchKind?
 
     @Option(name: .long, help: "Comma-separated first-order optimizers (default: all of \(BenchOptimizer.all.map(\.name).joined(separator: ","))).")
@@ -85,9 +85,17 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        BenchSystem.preloadAllocationCounter()
         if let threads { ParallelConfiguration.threads = threads }
         let kind = self.kind ?? (optimizer.isEmpty ? .all : .firstOrder)
+        if kind == .checkpoint {
+            return try BenchCheckpoint.run(sizes: try Bench.parseSizes(sizes, option: "--sizes") ?? [10_000_000, 100_000_000],
+                                           precisions: precision.scalars, jsonLimit: 10_000_000, json: json,
+                                           directory: FileManager.default.temporaryDirectory)
+        }
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)
+        KernelHint.printOnce()
+        if !json { print(OpenBLAS.summary) }
         if kind == .kfac || kind == .kfacRace {
             try runKFAC(kind, runner: &runner)
             return
@@ -115,6 +123,8 @@ enum BenchKind: String, ExpressibleByArgument, CaseIterable {
     /// K-FAC on the digits perceptron (BenchKFAC.swift); not part of `all`.
     case kfac
     case kfacRace = "kfac-race"
+    /// Checkpoint write/read speed (not part of `all`: it writes GBs to disk).
+    case checkpoint
 }
 
 enum BenchPrecision: String, ExpressibleByArgument, CaseIterable {

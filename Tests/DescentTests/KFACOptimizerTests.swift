@@ -363,7 +363,7 @@ struct KFACOptimizerTests {
             #expect(throws: OptimizerError.self) { try Adam<S>(checkpoint: data) }
 
             // Corruptions: a truncated buffer, a NaN, a negative counter, a broken layout.
-            let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let object = try #require(try JSONSerialization.jsonObject(with: KFAC<S>(checkpoint: data).checkpoint(format: .json)) as? [String: Any])
             func corrupted(_ edit: (inout [String: Any]) -> Void) throws -> Data {
                 var o = object
                 var inner = try #require(o["optimizer"] as? [String: Any])
