@@ -98,6 +98,11 @@ struct Compare: ParsableCommand {
                     progress.advance(label: label)
                     continue
                 }
+                if name == .kfac && !suppliesKroneckerFactors(problem) {
+                    notes.append("kfac: left out — the \(plan.name.rawValue) problem is not a network of fully connected layers (no Kronecker factors).")
+                    progress.advance(label: label)
+                    continue
+                }
                 progress.update(label: label)
                 let outcome = try runComparison(plan, problem: problem, settings: plan.settings(for: name), steps: steps) {
                     progress.update(fraction: $0, label: label)

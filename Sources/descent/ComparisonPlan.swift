@@ -42,6 +42,8 @@ struct ProblemPlan: Sendable {
     /// The natural gradient's Fisher and damping on this problem (nil damping: the library's).
     var naturalFisher: FisherKind = .exact
     var naturalDamping: Double? = nil
+    /// K-FAC's estimation mode on this problem (sampled: one backward pass per batch).
+    var kfacFisher: FisherKind = .sampled
 
     var name: ProblemName { settings.name }
 
@@ -51,6 +53,7 @@ struct ProblemPlan: Sendable {
             s.fisher = naturalFisher
             s.damping = naturalDamping
         }
+        if optimizer == .kfac { s.fisher = kfacFisher }
         return s
     }
 }
@@ -97,8 +100,9 @@ enum ComparisonPlan {
             title: "MLP 64-16-10, digits (standardized)",
             steps: 1000, batchSize: 64, tolerance: 0.2,
             learningRates: [.sgd: 3, .momentum: 0.3, .nesterov: 1, .adagrad: 0.3, .rmsprop: 0.03,
-                            .adadelta: 30, .adam: 0.1, .adamw: 0.1, .natural: 1],
+                            .adadelta: 30, .adam: 0.1, .adamw: 0.1, .natural: 1, .kfac: 0.3],
             naturalFisher: .empirical, naturalDamping: 0.1),
+        ComparisonPlan.widePerceptron,
     ]
 
     /// The learning-rate grid of `--tune`.

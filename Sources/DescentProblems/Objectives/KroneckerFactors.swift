@@ -33,6 +33,7 @@ extension MultilayerPerceptron {
     /// Each block covers the layer's row-major [W | b] in θ (the perceptron's own layout).
     /// - Complexity: one forward pass, Σ_l |B|(dₗ + 1)²/2 for the A's, and per backward pass
     ///   (K for exact softmax, else 1) the backpropagation plus Σ_l |B|·sₗ²/2 (`syrk`).
+    @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
@@ -158,6 +159,7 @@ extension LinearRegression {
     /// ``MultilayerPerceptron/kroneckerFactors(at:batch:fisher:step:seed:)``. θ = (w, b) is
     /// that network's [W | b]. The L2 term is not in the factors (the damping stands for it).
     /// - Complexity: |B|(d + 1)²/2 plus O(m) to check the targets.
+    @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
         guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .linear) else { return nil }
@@ -169,6 +171,7 @@ extension LogisticRegression {
     /// K-FAC's factors of the one-layer sigmoid network z = [w; b]ᵀ[x; 1]; see
     /// ``MultilayerPerceptron/kroneckerFactors(at:batch:fisher:step:seed:)``. The L2 term is not
     /// in the factors. - Complexity: |B|(d + 1)²/2 plus O(m) to check the targets.
+    @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
         guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .sigmoid) else { return nil }
@@ -180,6 +183,7 @@ extension SoftmaxRegression {
     /// K-FAC's factors of the one-layer softmax network z = [W | c][x; 1] (θ's layout); see
     /// ``MultilayerPerceptron/kroneckerFactors(at:batch:fisher:step:seed:)``. The L2 term is not
     /// in the factors. - Complexity: |B|((d + 1)² + K²)K/2 plus O(m) to check the targets.
+    @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
         guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .softmax, classCount: classCount) else { return nil }

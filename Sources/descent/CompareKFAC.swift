@@ -1,0 +1,28 @@
+import DescentProblems
+
+extension ComparisonPlan {
+    /// The wider network of issue 9's K-FAC target: MLP 64-256-256-10 on digits, minibatches of
+    /// 256, until the training loss is ≤ 0.05. Learning rates: K-FAC 0.3 (η ∈ {0.1, 0.3}, λ =
+    /// 10⁻³, T = 10, sampled factors); the first-order ones from the grid of
+    /// `descent bench --kind kfac-race` (docs/benchmarks.md, K-FAC section); the others at the
+    /// values of the 64-16-10 plan (not tuned on this network).
+    static let widePerceptron = ProblemPlan(
+        settings: ProblemSettings(name: .mlp, hidden: "256,256", data: "digits", standardize: true),
+        title: "MLP 64-256-256-10, digits (standardized), batch 256",
+        steps: 300, batchSize: 256, tolerance: 0.05,
+        learningRates: [.sgd: 0.3, .momentum: 0.03, .nesterov: 0.03, .adagrad: 0.03, .rmsprop: 1e-3,
+                        .adadelta: 30, .adam: 3e-3, .adamw: 3e-3, .natural: 1, .kfac: 0.3],
+        naturalFisher: .empirical, naturalDamping: 0.1)
+}
+
+/// Whether the problem's objective supplies K-FAC's Kronecker factors (a network of fully
+/// connected layers: the perceptron, linear/logistic/softmax regression).
+func suppliesKroneckerFactors<S: BLASScalar>(_ problem: Problem<S>) -> Bool {
+    func open<F: Objective>(_ f: F) -> Bool where F.Scalar == S {
+        guard f.sampleCount > 0 else { return false }
+        return problem.start.withUnsafeBufferPointer { θ in
+            [0].withUnsafeBufferPointer { f.kroneckerFactors(at: θ, batch: $0, fisher: .empirical, step: 0, seed: 0) != nil }
+        }
+    }
+    return open(problem.objective)
+}
