@@ -4,7 +4,7 @@ import Testing
 
 struct TrainingTests {
     func checkReproducible<S: BLASScalar>(_: S.Type) throws {
-        let problem = SyntheticData.logisticRegression(samples: 120, features: 4, seed: 5, as: S.self)
+        let problem = try SyntheticData.logisticRegression(samples: 120, features: 4, seed: 5, as: S.self)
         let objective = try LogisticRegression(data: problem.data)
         func run(seed: UInt64) throws -> TrainingResult<S> {
             var adam = try Adam<S>(learningRate: 0.05)

@@ -327,8 +327,12 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     }
 
     /// The raw outputs z^L (m × K) for the rows of `features`.
-    public func outputs(_ θ: [Scalar], features: Matrix<Scalar>) -> Matrix<Scalar> {
-        precondition(θ.count == dimension && features.columns == data.featureCount, "mlp.outputs: shape mismatch")
+    /// - Throws: ``DataError`` when θ or the feature columns do not fit the model.
+    public func outputs(_ θ: [Scalar], features: Matrix<Scalar>) throws -> Matrix<Scalar> {
+        guard θ.count == dimension else { throw DataError.dimensionMismatch(objective: name, expected: dimension, found: θ.count) }
+        guard features.columns == data.featureCount else {
+            throw DataError.shapeMismatch("mlp.outputs: \(features.columns) feature columns, the model has \(data.featureCount)")
+        }
         let rows = features.rows, k = outputCount
         var z = Matrix<Scalar>(rows: rows, columns: k)
         guard rows > 0 else { return z }
@@ -344,7 +348,8 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     /// Classification accuracy over all data (sigmoid: z > 0; softmax: first argmax); nil for a linear output.
     public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? {
         guard outputLayer != .linear else { return nil }
-        let z = outputs(Array(θ), features: data.features), k = outputCount
+        guard let z = try? outputs(Array(θ), features: data.features) else { return nil }
+        let k = outputCount
         var correct = 0
         for i in 0..<sampleCount {
             let predicted: Int
