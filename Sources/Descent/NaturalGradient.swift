@@ -104,6 +104,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     ///   - curvatureDecay: β ∈ [0, 1) of the curvature moving average, or nil (default).
     ///   - solver: default ``NaturalGradientSolver/automatic``.
     ///   - maximumDampingRetries: default 8.
+    ///   - nonFiniteGradientPolicy: what a non-finite gradient does (default: throw).
     public init(learningRate: Scalar = 1, damping: Damping<Scalar> = .fixed(1e-3), stepLength: Scalar? = nil,
                 refreshInterval: Int = 1, curvatureDecay: Scalar? = nil, solver: NaturalGradientSolver = .automatic,
                 maximumDampingRetries: Int = 8, nonFiniteGradientPolicy: NonFiniteGradientPolicy = .throwError) throws {

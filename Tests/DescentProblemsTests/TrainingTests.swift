@@ -21,7 +21,7 @@ struct TrainingTests {
         #expect(a.history.count == 41 && a.stopReason == .maxSteps && a.steps == 40)
         #expect(a.history.map(\.step) == Array(0...40))
         // The last record is the full-data loss at the returned parameters.
-        #expect(a.finalLoss == objective.loss(at: a.parameters))
+        #expect(try a.finalLoss == objective.loss(at: a.parameters))
         #expect(a.history.last!.parameters == a.parameters)
     }
 

@@ -46,7 +46,10 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     @usableFromInline let offsets: [Int]
 
     /// - Parameters:
+    ///   - data: the training data; its feature count is the input width.
     ///   - hiddenLayers: widths of the hidden layers (may be empty), each > 0.
+    ///   - hiddenActivation: tanh (default) or sigmoid.
+    ///   - outputLayer: linear, sigmoid (0/1 targets) or softmax (class labels).
     ///   - classCount: K for a softmax output; default 1 + the largest label.
     /// - Throws: ``DataError`` for an empty data set, a bad width or a target the output cannot use.
     public init(data: Dataset<Scalar>, hiddenLayers: [Int], hiddenActivation: HiddenActivation = .tanh,

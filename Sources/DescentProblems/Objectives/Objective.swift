@@ -107,7 +107,7 @@ extension Objective {
         try lossAndGradient(at: θ, batch: batch).gradient
     }
 
-    /// See ``perSampleGradients(at:batch:)-(UnsafeBufferPointer<Scalar>,_)``.
+    /// The per-sample gradients at θ, as the unsafe-buffer `perSampleGradients(at:batch:)`.
     /// - Throws: ``DataError`` when θ's count or a batch index does not fit.
     @inlinable
     public func perSampleGradients(at θ: [Scalar], batch: [Int]? = nil) throws -> Matrix<Scalar>? {
@@ -115,7 +115,7 @@ extension Objective {
         return θ.withUnsafeBufferPointer { tp in withOptionalBuffer(batch) { bp in perSampleGradients(at: tp, batch: bp) } }
     }
 
-    /// See ``outputJacobian(at:batch:)-(UnsafeBufferPointer<Scalar>,_)``.
+    /// The output Jacobian at θ, as the unsafe-buffer `outputJacobian(at:batch:)`.
     /// - Throws: ``DataError`` when θ's count or a batch index does not fit.
     @inlinable
     public func outputJacobian(at θ: [Scalar], batch: [Int]? = nil) throws -> OutputJacobian<Scalar>? {
