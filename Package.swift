@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DescentLinearAlgebra", targets: ["DescentLinearAlgebra"]),
         .library(name: "DescentProblems", targets: ["DescentProblems"]),
         .executable(name: "descent", targets: ["descent"]),
+        .library(name: "DescentDistributed", targets: ["DescentDistributed"]),
         // The allocation counter `descent bench` preloads into itself (never linked).
         .library(name: "DescentMallocCounter", type: .dynamic, targets: ["DescentMallocCounter"]),
     ],
@@ -40,7 +41,7 @@ let package = Package(
         // The optimizers: SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam(W), natural gradient.
         .target(
             name: "Descent",
-            dependencies: ["DescentLinearAlgebra", "CLAPACKE"]
+            dependencies: ["DescentLinearAlgebra"]
         ),
         // Objectives, data sets and the training loop.
         .target(
@@ -63,10 +64,15 @@ let package = Package(
         .executableTarget(
             name: "descent",
             dependencies: [
-                "Descent", "DescentLinearAlgebra", "DescentProblems", "DescentPlots",
+                "Descent", "DescentLinearAlgebra", "DescentProblems", "DescentPlots", "DescentDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Open MPI (Debian: libopenmpi-dev, openmpi-bin) and data-parallel training over it.
+        .systemLibrary(name: "CMPI", path: "Modulemaps/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "DescentDistributed", dependencies: ["CMPI", "Descent", "DescentProblems"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "descent-mpi-checks", dependencies: ["DescentDistributed", "DescentProblems", "Descent"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "DescentDistributedTests", dependencies: ["DescentDistributed", "descent-mpi-checks"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DescentLinearAlgebraTests", dependencies: ["DescentLinearAlgebra"]),
         .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra"]),
         .testTarget(name: "DescentProblemsTests", dependencies: ["DescentProblems", "Descent", "DescentLinearAlgebra"]),

@@ -38,13 +38,14 @@ struct DescentCommand: ParsableCommand {
     /// Parses and runs, printing errors on one line.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(ResumeArguments.expand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 exit(withError: error)   // --help, --version
             }
+            if DistributedLaunch.isSecondaryRank { Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue) }  // reported once, by rank 0
             FileHandle.standardError.write(Data("descent: error: \(oneLine(message(for: error)))\n".utf8))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
