@@ -12,7 +12,7 @@
 /// | ``bernoulli(logitJacobian:probabilities:)`` | (1/m) Σᵢ pᵢ(1−pᵢ) jᵢjᵢᵀ | √(pᵢ(1−pᵢ)/m) jᵢ |
 /// | ``categorical(logitJacobian:probabilities:)`` | (1/m) Σᵢ JᵢᵀΛᵢJᵢ | RᵢJᵢ/√m |
 ///
-/// Matrices are row-major ``Matrix`` values; they are kept by reference (copy-on-write), not
+/// Matrices are row-major `Matrix` values; they are kept by reference (copy-on-write), not
 /// copied, so a 256 × 10⁶ score matrix costs no extra memory on the Woodbury path.
 public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
     /// A full symmetric positive (semi)definite metric G, n × n. Only its lower triangle

@@ -44,7 +44,7 @@ public indirect enum LearningRateSchedule<Scalar: BLASScalar>: Sendable, Equatab
         }
     }
 
-    /// Throws ``OptimizerError/invalidHyperparameter(name:value:requirement:)`` for a negative or
+    /// Throws `OptimizerError.invalidHyperparameter(name:value:requirement:)` for a negative or
     /// non-finite rate, a non-positive period or step interval, or a factor out of range.
     public func validate() throws {
         switch self {

@@ -119,6 +119,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     ///   - curvatureDecay: β ∈ [0, 1) of the curvature moving average, or nil (default).
     ///   - solver: default ``NaturalGradientSolver/automatic``.
     ///   - maximumDampingRetries: default 8.
+    ///   - nonFiniteGradientPolicy: what a non-finite gradient does (default: throw).
     public init(learningRate: Scalar = 1, damping: Damping<Scalar> = .fixed(1e-3), stepLength: Scalar? = nil,
                 curvatureUpdateInterval: Int = 1, inverseUpdateInterval: Int = 1, refreshInterval: Int? = nil,
                 curvatureDecay: Scalar? = nil, solver: NaturalGradientSolver = .automatic,

@@ -66,10 +66,10 @@ struct DataSource {
     static func synthetic<S: BLASScalar>(problem: ProblemName, samples: Int, features: Int, classes: Int,
                                          seed: UInt64) throws -> Dataset<S> {
         switch problem {
-        case .linear: return SyntheticData.linearRegression(samples: samples, features: features, seed: seed).data
-        case .logistic: return SyntheticData.logisticRegression(samples: samples, features: features, seed: seed).data
-        case .softmax: return SyntheticData.softmaxRegression(samples: samples, features: features, classes: classes, seed: seed).data
-        default: return SyntheticData.moons(samples: samples, seed: seed).data
+        case .linear: return try SyntheticData.linearRegression(samples: samples, features: features, seed: seed).data
+        case .logistic: return try SyntheticData.logisticRegression(samples: samples, features: features, seed: seed).data
+        case .softmax: return try SyntheticData.softmaxRegression(samples: samples, features: features, classes: classes, seed: seed).data
+        default: return try SyntheticData.moons(samples: samples, seed: seed).data
         }
     }
 }

@@ -107,11 +107,11 @@ struct ProblemSettings: Sendable {
             if let s2 { q.standardStart = s2 }
             problem = Problem(plane: q)
         case .rosenbrock:
-            problem = Problem(plane: s2.map { Rosenbrock<S>(start: $0) } ?? Rosenbrock<S>())
+            problem = Problem(plane: try s2.map { try Rosenbrock<S>(start: $0) } ?? Rosenbrock<S>())
         case .beale:
-            problem = Problem(plane: s2.map { Beale<S>(start: $0) } ?? Beale<S>())
+            problem = Problem(plane: try s2.map { try Beale<S>(start: $0) } ?? Beale<S>())
         case .saddle:
-            problem = Problem(plane: s2.map { Saddle<S>(start: $0) } ?? Saddle<S>())
+            problem = Problem(plane: try s2.map { try Saddle<S>(start: $0) } ?? Saddle<S>())
         case .linear, .logistic, .softmax, .mlp:
             try checkSyntheticSize(S.self)
             let data = try DataSource(spec: self).load(S.self, seed: seed)

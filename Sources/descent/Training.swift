@@ -20,7 +20,7 @@ func train<S: BLASScalar>(
 /// The full-data loss at θ (for the loss curves of minibatch runs, whose recorded losses are
 /// batch losses).
 func fullLoss<S: BLASScalar>(_ objective: any Objective<S>, at θ: [S]) -> S {
-    func open<F: Objective>(_ f: F) -> S where F.Scalar == S { f.loss(at: θ) }
+    func open<F: Objective>(_ f: F) -> S where F.Scalar == S { θ.withUnsafeBufferPointer { f.loss(at: $0, batch: nil) } }
     return open(objective)
 }
 

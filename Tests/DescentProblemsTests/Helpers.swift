@@ -47,7 +47,7 @@ func randomData(m: Int, d: Int, seed: UInt64, label: (inout SplitMix64, Int) -> 
     var rng = SplitMix64(seed: seed)
     let x = (0..<(m * d)).map { _ in rng.nextNormal() }
     let y = (0..<m).map { label(&rng, $0) }
-    return Dataset(features: try! Matrix(rows: m, columns: d, elements: x), targets: y)
+    return try! Dataset(features: try! Matrix(rows: m, columns: d, elements: x), targets: y)
 }
 
 func randomVector(_ n: Int, seed: UInt64, scale: Double = 0.5) -> [Double] {

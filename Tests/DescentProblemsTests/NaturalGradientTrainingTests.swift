@@ -9,7 +9,7 @@ struct NaturalGradientTrainingTests {
     func logisticFixture() throws -> (LogisticRegression<Double>, [Double]) {
         let f = try #require(try fixture("logistic_mle.json")["logistic"] as? [String: Any])
         let x = try Matrix<Double>(try matrixRows(f["X"]))
-        let data = Dataset(features: x, targets: try doubles(f["y"]))
+        let data = try Dataset(features: x, targets: try doubles(f["y"]))
         return (try LogisticRegression(data: data), try doubles(f["params"]))
     }
 

@@ -48,7 +48,7 @@ import DescentProblems
 
     func rosenbrockAdam<S: BLASScalar & LosslessStringConvertible>(_: S.Type) throws {
         var adam = try Adam<S>(learningRate: S(0.01))
-        let f = Rosenbrock<S>(start: [S(-1.5), S(2)])
+        let f = try Rosenbrock<S>(start: [S(-1.5), S(2)])
         let expected = try minimize(f, from: f.standardStart, optimizer: &adam,
                                     options: TrainingOptions(maxSteps: 300, recordParameters: true))
         try check(["--problem", "rosenbrock", "--optimizer", "adam", "--lr", "0.01", "--start", "-1.5,2", "--steps", "300"],
@@ -57,7 +57,7 @@ import DescentProblems
 
     func quadraticNesterov<S: BLASScalar & LosslessStringConvertible>(_: S.Type) throws {
         var o = try Momentum<S>(learningRate: S(0.01), momentum: S(0.8), nesterov: true)
-        let f = IllConditionedQuadratic<S>(a: S(2), b: S(5), start: [S(0.5), S(-0.25)])
+        let f = try IllConditionedQuadratic<S>(a: S(2), b: S(5), start: [S(0.5), S(-0.25)])
         let expected = try minimize(f, from: f.standardStart, optimizer: &o, options: TrainingOptions(maxSteps: 100, recordParameters: true))
         try check(["--problem", "quadratic", "--a", "2", "--b", "5", "--optimizer", "nesterov", "--lr", "0.01", "--momentum", "0.8",
                    "--start", "0.5,-0.25", "--steps", "100"], expected: expected, dimension: 2)
@@ -74,7 +74,7 @@ import DescentProblems
     /// Synthetic data, minibatches, a schedule and clipping.
     func logisticMinibatches<S: BLASScalar & LosslessStringConvertible>(_: S.Type) throws {
         var o = try RMSProp<S>(learningRate: S(0.05), centered: true)
-        let data = SyntheticData.logisticRegression(samples: 200, features: 5, seed: 7, as: S.self).data
+        let data = try SyntheticData.logisticRegression(samples: 200, features: 5, seed: 7, as: S.self).data
         let f = try LogisticRegression(data: data)
         let options = TrainingOptions<S>(maxSteps: 60, batchSize: 32, seed: 7,
                                          schedule: .step(initial: S(0.05), every: 10, factor: S(0.5)),

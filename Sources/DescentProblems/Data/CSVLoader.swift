@@ -90,7 +90,7 @@ public enum CSVLoader {
         guard !targets.isEmpty else { throw DataError.noRows(path: source) }
         var featureNames = names
         featureNames.remove(at: targetIndex)
-        let dataset = Dataset(features: try Matrix(rows: targets.count, columns: d, elements: features), targets: targets,
+        let dataset = try Dataset(features: try Matrix(rows: targets.count, columns: d, elements: features), targets: targets,
                               featureNames: featureNames, targetName: targetColumn)
         return standardize ? dataset.standardized() : dataset
     }

@@ -14,13 +14,22 @@ public struct Dataset<Scalar: BLASScalar>: Sendable, Equatable {
     /// The standardization applied to `features`, if any (to apply to other data).
     public var standardization: Standardization<Scalar>?
 
+    /// - Throws: ``DataError/shapeMismatch(_:)`` when the rows, targets, names or the
+    ///   standardization's length disagree.
     public init(features: Matrix<Scalar>, targets: [Scalar], featureNames: [String]? = nil,
-                targetName: String = "target", standardization: Standardization<Scalar>? = nil) {
-        precondition(features.rows == targets.count, "Dataset: \(features.rows) feature rows but \(targets.count) targets")
+                targetName: String = "target", standardization: Standardization<Scalar>? = nil) throws {
+        guard features.rows == targets.count else {
+            throw DataError.shapeMismatch("Dataset: \(features.rows) feature rows but \(targets.count) targets")
+        }
+        if let featureNames, featureNames.count != features.columns {
+            throw DataError.shapeMismatch("Dataset: \(featureNames.count) names for \(features.columns) features")
+        }
+        if let standardization, standardization.means.count != features.columns {
+            throw DataError.shapeMismatch("Dataset: a standardization of \(standardization.means.count) features for \(features.columns)")
+        }
         self.features = features
         self.targets = targets
         self.featureNames = featureNames ?? (0..<features.columns).map { "x\($0)" }
-        precondition(self.featureNames.count == features.columns, "Dataset: \(self.featureNames.count) names for \(features.columns) features")
         self.targetName = targetName
         self.standardization = standardization
     }
@@ -47,30 +56,34 @@ public struct Dataset<Scalar: BLASScalar>: Sendable, Equatable {
     public func standardized() -> Dataset {
         let s = Standardization.fit(features)
         var copy = self
-        s.apply(to: &copy.features)
+        try! s.apply(to: &copy.features)  // fitted on these very columns
         copy.standardization = s
         return copy
     }
 
     /// The data converted to another precision (rounding to nearest).
     public func converted<T: BLASScalar>(to: T.Type = T.self) -> Dataset<T> {
-        Dataset<T>(features: try! Matrix<T>(rows: features.rows, columns: features.columns, elements: features.elements.map { T($0) }),
+        // Same shapes as self, which its initializer checked.
+        try! Dataset<T>(features: try! Matrix<T>(rows: features.rows, columns: features.columns, elements: features.elements.map { T($0) }),
                    targets: targets.map { T($0) }, featureNames: featureNames, targetName: targetName,
                    standardization: standardization.map {
-                       Standardization<T>(means: $0.means.map { T($0) }, stds: $0.stds.map { T($0) })
+                       try! Standardization<T>(means: $0.means.map { T($0) }, stds: $0.stds.map { T($0) })
                    })
     }
 
     /// The rows at `indices`, in that order (e.g. a train/test split).
-    public func subset(_ indices: [Int]) -> Dataset {
+    /// - Throws: ``DataError/shapeMismatch(_:)`` for an index outside 0..<``sampleCount``.
+    public func subset(_ indices: [Int]) throws -> Dataset {
+        if let i = indices.first(where: { $0 < 0 || $0 >= sampleCount }) {
+            throw DataError.shapeMismatch("Dataset.subset: index \(i) is outside 0..<\(sampleCount)")
+        }
         let d = featureCount
         var e = [Scalar]()
         e.reserveCapacity(indices.count * d)
         for i in indices {
-            precondition(i >= 0 && i < sampleCount, "Dataset.subset: index \(i) out of 0..<\(sampleCount)")
             e.append(contentsOf: features.elements[(i * d)..<((i + 1) * d)])
         }
-        return Dataset(features: try! Matrix(rows: indices.count, columns: d, elements: e), targets: indices.map { targets[$0] },
+        return try Dataset(features: try Matrix(rows: indices.count, columns: d, elements: e), targets: indices.map { targets[$0] },
                        featureNames: featureNames, targetName: targetName, standardization: standardization)
     }
 }
@@ -80,8 +93,9 @@ public struct Standardization<Scalar: BLASScalar>: Sendable, Equatable, Codable 
     public var means: [Scalar]
     public var stds: [Scalar]
 
-    public init(means: [Scalar], stds: [Scalar]) {
-        precondition(means.count == stds.count, "Standardization: \(means.count) means but \(stds.count) stds")
+    /// - Throws: ``DataError/shapeMismatch(_:)`` when the counts differ.
+    public init(means: [Scalar], stds: [Scalar]) throws {
+        guard means.count == stds.count else { throw DataError.shapeMismatch("Standardization: \(means.count) means but \(stds.count) stds") }
         self.means = means
         self.stds = stds
     }
@@ -98,13 +112,14 @@ public struct Standardization<Scalar: BLASScalar>: Sendable, Equatable, Codable 
             let s = (sq[j] / Double(Swift.max(m, 1))).squareRoot()
             return s > 0 ? s : 1
         }
-        return Standardization(means: mean.map { Scalar($0) }, stds: std.map { Scalar($0) })
+        return try! Standardization(means: mean.map { Scalar($0) }, stds: std.map { Scalar($0) })
     }
 
     /// x ← (x − mean)/std, column by column. - Complexity: O(m·d).
-    public func apply(to x: inout Matrix<Scalar>) {
+    /// - Throws: ``DataError/shapeMismatch(_:)`` when x has another number of columns; x unchanged.
+    public func apply(to x: inout Matrix<Scalar>) throws {
         let d = x.columns
-        precondition(d == means.count, "Standardization for \(means.count) features applied to \(d)")
+        guard d == means.count else { throw DataError.shapeMismatch("Standardization for \(means.count) features applied to \(d)") }
         for i in 0..<x.rows { for j in 0..<d { x.elements[i * d + j] = (x.elements[i * d + j] - means[j]) / stds[j] } }
     }
 }

@@ -9,6 +9,19 @@ public enum SyntheticData {
         public var trueParameters: [Scalar]
     }
 
+    /// Throws ``DataError/shapeMismatch(_:)`` for m < 1, d < 1, K < 2 or an m·d (K·(d + 1))
+    /// beyond Int. Memory is the caller's to check.
+    static func checkSizes(samples m: Int, features d: Int, classes k: Int = 2) throws {
+        guard m >= 1, d >= 1, k >= 2 else {
+            throw DataError.shapeMismatch("synthetic data: samples = \(m) and features = \(d) must be ≥ 1, classes = \(k) ≥ 2")
+        }
+        let (md, o1) = m.multipliedReportingOverflow(by: d)
+        let (kd, o2) = k.multipliedReportingOverflow(by: d &+ 1)
+        guard !o1, !o2, md < Int.max / 16, kd < Int.max / 16 else {
+            throw DataError.shapeMismatch("synthetic data: \(m) samples × \(d) features × \(k) classes overflow the sizes of an array")
+        }
+    }
+
     @inlinable
     static func normals(_ rng: inout SplitMix64, _ count: Int) -> [Double] { (0..<count).map { _ in rng.nextNormal() } }
 
@@ -16,20 +29,24 @@ public enum SyntheticData {
         try! Matrix(rows: rows, columns: columns, elements: x.map { Scalar($0) })
     }
 
+    /// - Throws: ``DataError/shapeMismatch(_:)`` for sizes < 1 or beyond an array's (every generator).
+    ///
     /// yᵢ = xᵢᵀw + b + σεᵢ with w ~ N(0, I), b ~ N(0, 1), ε ~ N(0, 1): for ``LinearRegression``.
     public static func linearRegression<Scalar: BLASScalar>(samples m: Int, features d: Int, noise σ: Double = 0.1,
-                                                           seed: UInt64 = 0, as: Scalar.Type = Scalar.self) -> Problem<Scalar> {
+                                                           seed: UInt64 = 0, as: Scalar.Type = Scalar.self) throws -> Problem<Scalar> {
+        try checkSizes(samples: m, features: d)
         var rng = SplitMix64(seed: seed)
         let w = normals(&rng, d), b = rng.nextNormal()
         let x = normals(&rng, m * d)
         let y = (0..<m).map { i in (0..<d).reduce(b) { $0 + x[i * d + $1] * w[$1] } + σ * rng.nextNormal() }
-        return Problem(data: Dataset(features: matrix(x, rows: m, columns: d), targets: y.map { Scalar($0) }),
+        return Problem(data: try Dataset(features: matrix(x, rows: m, columns: d), targets: y.map { Scalar($0) }),
                        trueParameters: (w + [b]).map { Scalar($0) })
     }
 
     /// yᵢ ~ Bernoulli(σ(xᵢᵀw + b)) with w ~ N(0, I)·scale, b ~ N(0, 1)·scale: for ``LogisticRegression``.
     public static func logisticRegression<Scalar: BLASScalar>(samples m: Int, features d: Int, scale: Double = 1,
-                                                             seed: UInt64 = 0, as: Scalar.Type = Scalar.self) -> Problem<Scalar> {
+                                                             seed: UInt64 = 0, as: Scalar.Type = Scalar.self) throws -> Problem<Scalar> {
+        try checkSizes(samples: m, features: d)
         var rng = SplitMix64(seed: seed)
         let w = normals(&rng, d).map { $0 * scale }, b = rng.nextNormal() * scale
         let x = normals(&rng, m * d)
@@ -37,15 +54,15 @@ public enum SyntheticData {
             let z = (0..<d).reduce(b) { $0 + x[i * d + $1] * w[$1] }
             return rng.nextUniform() < 1 / (1 + _exp(-z)) ? 1 : 0
         }
-        return Problem(data: Dataset(features: matrix(x, rows: m, columns: d), targets: y.map { Scalar($0) }),
+        return Problem(data: try Dataset(features: matrix(x, rows: m, columns: d), targets: y.map { Scalar($0) }),
                        trueParameters: (w + [b]).map { Scalar($0) })
     }
 
     /// yᵢ ~ Categorical(softmax(W xᵢ + c)), W, c ~ N(0, 1)·scale: for ``SoftmaxRegression``
     /// (θ layout class by class [W_k | c_k]).
     public static func softmaxRegression<Scalar: BLASScalar>(samples m: Int, features d: Int, classes k: Int, scale: Double = 1,
-                                                            seed: UInt64 = 0, as: Scalar.Type = Scalar.self) -> Problem<Scalar> {
-        precondition(k >= 2, "softmaxRegression needs at least 2 classes")
+                                                            seed: UInt64 = 0, as: Scalar.Type = Scalar.self) throws -> Problem<Scalar> {
+        try checkSizes(samples: m, features: d, classes: k)
         var rng = SplitMix64(seed: seed)
         let θ = normals(&rng, k * (d + 1)).map { $0 * scale }
         let x = normals(&rng, m * d)
@@ -58,7 +75,7 @@ public enum SyntheticData {
             for c in 0..<k { acc += e[c]; if u < acc { return Double(c) } }
             return Double(k - 1)
         }
-        return Problem(data: Dataset(features: matrix(x, rows: m, columns: d), targets: y.map { Scalar($0) }),
+        return Problem(data: try Dataset(features: matrix(x, rows: m, columns: d), targets: y.map { Scalar($0) }),
                        trueParameters: θ.map { Scalar($0) })
     }
 
@@ -67,7 +84,8 @@ public enum SyntheticData {
     /// jitter; samples alternate between the classes. Not linearly separable: for a sigmoid
     /// ``MultilayerPerceptron``. `trueParameters` is empty.
     public static func moons<Scalar: BLASScalar>(samples m: Int, noise: Double = 0.1, seed: UInt64 = 0,
-                                                as: Scalar.Type = Scalar.self) -> Problem<Scalar> {
+                                                as: Scalar.Type = Scalar.self) throws -> Problem<Scalar> {
+        try checkSizes(samples: m, features: 2)
         var rng = SplitMix64(seed: seed)
         var x = [Double](), y = [Double]()
         x.reserveCapacity(2 * m)
@@ -79,7 +97,7 @@ public enum SyntheticData {
             x.append(py + noise * rng.nextNormal())
             y.append(label)
         }
-        return Problem(data: Dataset(features: matrix(x, rows: m, columns: 2), targets: y.map { Scalar($0) }, featureNames: ["x", "y"]),
+        return Problem(data: try Dataset(features: matrix(x, rows: m, columns: 2), targets: y.map { Scalar($0) }, featureNames: ["x", "y"]),
                        trueParameters: [])
     }
 }

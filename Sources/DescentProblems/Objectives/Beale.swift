@@ -9,8 +9,12 @@
 /// - Complexity: O(1) per evaluation.
 public struct Beale<Scalar: BLASScalar>: PlaneObjective {
     public var standardStart: [Scalar]
-    public init(start: [Scalar] = [1, 1.5]) {
-        precondition(start.count == 2, "Beale: start needs 2 coordinates")
+    /// Starts at the lecture's point [1, 1.5].
+    public init() { self.standardStart = [1, 1.5] }
+    /// Starts at `start`; throws ``DataError/dimensionMismatch(objective:expected:found:)``
+    /// unless it has 2 coordinates.
+    public init(start: [Scalar]) throws {
+        guard start.count == 2 else { throw DataError.dimensionMismatch(objective: "beale start", expected: 2, found: start.count) }
         self.standardStart = start
     }
     public var name: String { "beale" }

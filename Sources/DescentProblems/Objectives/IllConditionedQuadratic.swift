@@ -19,8 +19,17 @@ public struct IllConditionedQuadratic<Scalar: BLASScalar>: PlaneObjective {
     public var b: Scalar
     public var standardStart: [Scalar]
 
-    public init(a: Scalar = 1, b: Scalar = 10, start: [Scalar] = [1, 1]) {
-        precondition(start.count == 2, "IllConditionedQuadratic: start needs 2 coordinates")
+    /// The lecture's quadratic, starting at (1, 1).
+    public init(a: Scalar = 1, b: Scalar = 10) {
+        self.a = a
+        self.b = b
+        self.standardStart = [1, 1]
+    }
+
+    /// Starts at `start`; throws ``DataError/dimensionMismatch(objective:expected:found:)``
+    /// unless it has 2 coordinates.
+    public init(a: Scalar = 1, b: Scalar = 10, start: [Scalar]) throws {
+        guard start.count == 2 else { throw DataError.dimensionMismatch(objective: "quadratic start", expected: 2, found: start.count) }
         self.a = a
         self.b = b
         self.standardStart = start

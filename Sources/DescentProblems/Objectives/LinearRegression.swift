@@ -124,8 +124,12 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
     }
 
     /// Predictions ŷ = Xw + b for the rows of `features` (m × d).
-    public func predict(_ θ: [Scalar], features: Matrix<Scalar>) -> [Scalar] {
-        precondition(θ.count == dimension && features.columns == data.featureCount, "linear.predict: shape mismatch")
+    /// - Throws: ``DataError`` when θ or the feature columns do not fit the model.
+    public func predict(_ θ: [Scalar], features: Matrix<Scalar>) throws -> [Scalar] {
+        guard θ.count == dimension else { throw DataError.dimensionMismatch(objective: name, expected: dimension, found: θ.count) }
+        guard features.columns == data.featureCount else {
+            throw DataError.shapeMismatch("linear.predict: \(features.columns) feature columns, the model has \(data.featureCount)")
+        }
         var y = [Scalar](repeating: θ[data.featureCount], count: features.rows)
         if data.featureCount > 0 {
             try! BLAS.gemv(.none, alpha: 1, features, Array(θ[0..<data.featureCount]), beta: 1, &y)

@@ -142,8 +142,12 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
     }
 
     /// P(y = 1 | x) = σ(xᵀw + b) for the rows of `features`.
-    public func probabilities(_ θ: [Scalar], features: Matrix<Scalar>) -> [Scalar] {
-        precondition(θ.count == dimension && features.columns == data.featureCount, "logistic.probabilities: shape mismatch")
+    /// - Throws: ``DataError`` when θ or the feature columns do not fit the model.
+    public func probabilities(_ θ: [Scalar], features: Matrix<Scalar>) throws -> [Scalar] {
+        guard θ.count == dimension else { throw DataError.dimensionMismatch(objective: name, expected: dimension, found: θ.count) }
+        guard features.columns == data.featureCount else {
+            throw DataError.shapeMismatch("logistic.probabilities: \(features.columns) feature columns, the model has \(data.featureCount)")
+        }
         var z = [Scalar](repeating: 0, count: features.rows)
         guard features.rows > 0 else { return z }
         features.elements.withUnsafeBufferPointer { xp in

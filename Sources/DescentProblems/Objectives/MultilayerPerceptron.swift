@@ -46,7 +46,10 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     @usableFromInline let offsets: [Int]
 
     /// - Parameters:
+    ///   - data: the training data; its feature count is the input width.
     ///   - hiddenLayers: widths of the hidden layers (may be empty), each > 0.
+    ///   - hiddenActivation: tanh (default) or sigmoid.
+    ///   - outputLayer: linear, sigmoid (0/1 targets) or softmax (class labels).
     ///   - classCount: K for a softmax output; default 1 + the largest label.
     /// - Throws: ``DataError`` for an empty data set, a bad width or a target the output cannot use.
     public init(data: Dataset<Scalar>, hiddenLayers: [Int], hiddenActivation: HiddenActivation = .tanh,
@@ -327,8 +330,12 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     }
 
     /// The raw outputs z^L (m × K) for the rows of `features`.
-    public func outputs(_ θ: [Scalar], features: Matrix<Scalar>) -> Matrix<Scalar> {
-        precondition(θ.count == dimension && features.columns == data.featureCount, "mlp.outputs: shape mismatch")
+    /// - Throws: ``DataError`` when θ or the feature columns do not fit the model.
+    public func outputs(_ θ: [Scalar], features: Matrix<Scalar>) throws -> Matrix<Scalar> {
+        guard θ.count == dimension else { throw DataError.dimensionMismatch(objective: name, expected: dimension, found: θ.count) }
+        guard features.columns == data.featureCount else {
+            throw DataError.shapeMismatch("mlp.outputs: \(features.columns) feature columns, the model has \(data.featureCount)")
+        }
         let rows = features.rows, k = outputCount
         var z = Matrix<Scalar>(rows: rows, columns: k)
         guard rows > 0 else { return z }
@@ -344,7 +351,8 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     /// Classification accuracy over all data (sigmoid: z > 0; softmax: first argmax); nil for a linear output.
     public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? {
         guard outputLayer != .linear else { return nil }
-        let z = outputs(Array(θ), features: data.features), k = outputCount
+        guard let z = try? outputs(Array(θ), features: data.features) else { return nil }
+        let k = outputCount
         var correct = 0
         for i in 0..<sampleCount {
             let predicted: Int

@@ -81,10 +81,26 @@ extension Objective {
 // MARK: - Array conveniences
 
 extension Objective {
-    /// L_B(θ) and ∇L_B(θ) as a new array. - Complexity: as the unsafe variant plus one n-array.
+    /// Throws ``DataError/dimensionMismatch(objective:expected:found:)`` unless θ has
+    /// ``dimension`` values, and ``DataError/shapeMismatch(_:)`` for a batch index outside
+    /// 0..<``sampleCount`` (objectives with samples).
     @inlinable
-    public func lossAndGradient(at θ: [Scalar], batch: [Int]? = nil) -> (loss: Scalar, gradient: [Scalar]) {
-        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+    public func checkArguments(_ θ: [Scalar], batch: [Int]?) throws {
+        guard θ.count == dimension else { throw DataError.dimensionMismatch(objective: name, expected: dimension, found: θ.count) }
+        if let batch, sampleCount > 0 {
+            if batch.isEmpty { throw DataError.shapeMismatch("\(name): the batch is empty") }
+            if let i = batch.first(where: { $0 < 0 || $0 >= sampleCount }) {
+                throw DataError.shapeMismatch("\(name): batch index \(i) is outside 0..<\(sampleCount)")
+            }
+        }
+    }
+
+    /// L_B(θ) and ∇L_B(θ) as a new array.
+    /// - Throws: ``DataError`` when θ's count or a batch index does not fit (see ``checkArguments(_:batch:)``).
+    /// - Complexity: as the unsafe variant plus one n-array.
+    @inlinable
+    public func lossAndGradient(at θ: [Scalar], batch: [Int]? = nil) throws -> (loss: Scalar, gradient: [Scalar]) {
+        try checkArguments(θ, batch: batch)
         var g = [Scalar](repeating: 0, count: dimension)
         let loss = θ.withUnsafeBufferPointer { tp in
             g.withUnsafeMutableBufferPointer { gp in
@@ -94,37 +110,40 @@ extension Objective {
         return (loss, g)
     }
 
-    /// L_B(θ).
+    /// L_B(θ). - Throws: ``DataError`` when θ's count or a batch index does not fit.
     @inlinable
-    public func loss(at θ: [Scalar], batch: [Int]? = nil) -> Scalar {
-        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+    public func loss(at θ: [Scalar], batch: [Int]? = nil) throws -> Scalar {
+        try checkArguments(θ, batch: batch)
         return θ.withUnsafeBufferPointer { tp in withOptionalBuffer(batch) { bp in loss(at: tp, batch: bp) } }
     }
 
-    /// ∇L_B(θ).
+    /// ∇L_B(θ). - Throws: ``DataError`` when θ's count or a batch index does not fit.
     @inlinable
-    public func gradient(at θ: [Scalar], batch: [Int]? = nil) -> [Scalar] {
-        lossAndGradient(at: θ, batch: batch).gradient
+    public func gradient(at θ: [Scalar], batch: [Int]? = nil) throws -> [Scalar] {
+        try lossAndGradient(at: θ, batch: batch).gradient
     }
 
-    /// See ``perSampleGradients(at:batch:)-(UnsafeBufferPointer<Scalar>,_)``.
+    /// The per-sample gradients at θ, as the unsafe-buffer `perSampleGradients(at:batch:)`.
+    /// - Throws: ``DataError`` when θ's count or a batch index does not fit.
     @inlinable
-    public func perSampleGradients(at θ: [Scalar], batch: [Int]? = nil) -> Matrix<Scalar>? {
-        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+    public func perSampleGradients(at θ: [Scalar], batch: [Int]? = nil) throws -> Matrix<Scalar>? {
+        try checkArguments(θ, batch: batch)
         return θ.withUnsafeBufferPointer { tp in withOptionalBuffer(batch) { bp in perSampleGradients(at: tp, batch: bp) } }
     }
 
-    /// See ``outputJacobian(at:batch:)-(UnsafeBufferPointer<Scalar>,_)``.
+    /// The output Jacobian at θ, as the unsafe-buffer `outputJacobian(at:batch:)`.
+    /// - Throws: ``DataError`` when θ's count or a batch index does not fit.
     @inlinable
-    public func outputJacobian(at θ: [Scalar], batch: [Int]? = nil) -> OutputJacobian<Scalar>? {
-        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+    public func outputJacobian(at θ: [Scalar], batch: [Int]? = nil) throws -> OutputJacobian<Scalar>? {
+        try checkArguments(θ, batch: batch)
         return θ.withUnsafeBufferPointer { tp in withOptionalBuffer(batch) { bp in outputJacobian(at: tp, batch: bp) } }
     }
 
     /// The training accuracy at θ for classifiers, nil otherwise.
+    /// - Throws: ``DataError/dimensionMismatch(objective:expected:found:)`` when θ's count does not fit.
     @inlinable
-    public func accuracy(at θ: [Scalar]) -> Double? {
-        precondition(θ.count == dimension, "\(name): θ has \(θ.count) elements, expected \(dimension)")
+    public func accuracy(at θ: [Scalar]) throws -> Double? {
+        try checkArguments(θ, batch: nil)
         return θ.withUnsafeBufferPointer { accuracy(at: $0) }
     }
 }

@@ -11,8 +11,12 @@
 /// - Complexity: O(1) per evaluation.
 public struct Rosenbrock<Scalar: BLASScalar>: PlaneObjective {
     public var standardStart: [Scalar]
-    public init(start: [Scalar] = [-1.5, 2]) {
-        precondition(start.count == 2, "Rosenbrock: start needs 2 coordinates")
+    /// Starts at the lecture's point [-1.5, 2].
+    public init() { self.standardStart = [-1.5, 2] }
+    /// Starts at `start`; throws ``DataError/dimensionMismatch(objective:expected:found:)``
+    /// unless it has 2 coordinates.
+    public init(start: [Scalar]) throws {
+        guard start.count == 2 else { throw DataError.dimensionMismatch(objective: "rosenbrock start", expected: 2, found: start.count) }
         self.standardStart = start
     }
     public var name: String { "rosenbrock" }

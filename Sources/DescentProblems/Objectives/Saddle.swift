@@ -5,8 +5,12 @@
 /// - Complexity: O(1) per evaluation.
 public struct Saddle<Scalar: BLASScalar>: PlaneObjective {
     public var standardStart: [Scalar]
-    public init(start: [Scalar] = [1, 1e-3]) {
-        precondition(start.count == 2, "Saddle: start needs 2 coordinates")
+    /// Starts at the lecture's point [1, 1e-3].
+    public init() { self.standardStart = [1, 1e-3] }
+    /// Starts at `start`; throws ``DataError/dimensionMismatch(objective:expected:found:)``
+    /// unless it has 2 coordinates.
+    public init(start: [Scalar]) throws {
+        guard start.count == 2 else { throw DataError.dimensionMismatch(objective: "saddle start", expected: 2, found: start.count) }
         self.standardStart = start
     }
     public var name: String { "saddle" }

@@ -1,6 +1,6 @@
 import Dispatch
 
-/// Minimizes `objective` from `initial` with any ``Optimizer``:
+/// Minimizes `objective` from `initial` with any `Optimizer`:
 ///
 ///     for t = 0, 1, …:
 ///         B_t ← next minibatch (all data without a batch size)
@@ -17,7 +17,7 @@ import Dispatch
 /// decisions give an identical history (apart from `elapsed`).
 ///
 /// - Throws: ``TrainingError`` for bad options or initial parameters; an optimizer's
-///   ``OptimizerError`` (e.g. a non-finite gradient under `.throwError`) passes through, and
+///   `OptimizerError` (e.g. a non-finite gradient under `.throwError`) passes through, and
 ///   the partial history is lost — use `.skipStep` or stop on ``StopReason/diverged``.
 /// - Complexity: per step one gradient evaluation (O(|B|·n) for the linear models), one nrm2,
 ///   the optimizer's step; O(n) memory, no allocation per step unless parameters are recorded.

@@ -14,7 +14,7 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable, Codable 
     public var seed: UInt64
     /// Sets the optimizer's learning rate before each step; nil keeps the optimizer's.
     public var schedule: LearningRateSchedule<Scalar>?
-    /// Clip the gradient to this global norm before the step (``clipGradientNorm(_:maxNorm:)``); nil: no clipping.
+    /// Clip the gradient to this global norm before the step (`clipGradientNorm(_:maxNorm:)`); nil: no clipping.
     public var gradientClipNorm: Scalar?
     /// Stop (before stepping) once the evaluated loss is ≤ this. Nil: never.
     public var lossTolerance: Scalar?
