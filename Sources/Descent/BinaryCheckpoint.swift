@@ -162,7 +162,7 @@ public enum BinaryCheckpoint {
     /// then every array straight from its storage, in large sequential writes.
     public static func write<T: Encodable>(_ value: T, to url: URL) throws {
         let e = try prepare(value)
-        try writeAtomically(to: url) { sink in
+        try writeCheckpointFileAtomically(to: url) { sink in
             try e.head.withUnsafeBytes { try sink($0) }
             let zeros = [UInt8](repeating: 0, count: alignment)
             for b in e.blocks {
@@ -271,7 +271,7 @@ struct Checksum {
 /// Writes a file atomically: the bytes `body` hands to its sink go to a temporary file beside
 /// `url`, which is renamed over `url` once complete; on any error the temporary file is removed
 /// and `url` is untouched. (One small function, to be swapped for the shared atomic-write helper.)
-func writeAtomically(to url: URL, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+func writeCheckpointFileAtomically(to url: URL, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
     let directory = url.deletingLastPathComponent()
     let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UInt64.random(in: 0...UInt64.max)).tmp")
     let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
