@@ -7,6 +7,8 @@ import Foundation
 /// sizes, the seconds and the throughput (file bytes per second). The write is the library's
 /// atomic write (temporary file + rename, no fsync), so it measures the page cache unless the
 /// file exceeds it; the read maps the file and copies every array once, after a checksum pass.
+/// A `raw` row first writes and reads the same arrays with plain writes and no header or
+/// checksum: the disk (page-cache) reference measured in the same run.
 enum BenchCheckpoint {
     struct Row: Encodable {
         var format: String, scalar: String, n: Int, bytes: Int, rawBytes: Int
@@ -30,6 +32,35 @@ enum BenchCheckpoint {
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    /// The disk reference in the same run: θ, m, G written with plain `write`s of their bytes
+    /// (no header, no checksum) and read back into new arrays.
+    static func measureRaw<S: BLASScalar>(_: S.Type, n: Int, directory: URL) throws -> Row {
+        let arrays = (0..<3).map { k in [S](repeating: S(k) + 0.5, count: n) }
+        let url = directory.appendingPathComponent("descent-bench-\(UUID().uuidString).raw")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let t0 = now()
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        for a in arrays { a.withUnsafeBytes { handle.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: $0.count, deallocator: .none)) } }
+        try handle.close()
+        let t1 = now()
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        let back: [[S]] = (0..<3).map { k in
+            [S](unsafeUninitializedCapacity: n) { buffer, count in
+                data.withUnsafeBytes { raw in
+                    let bytes = n * MemoryLayout<S>.stride
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(k * bytes)..<((k + 1) * bytes)]))
+                }
+                count = n
+            }
+        }
+        let t2 = now()
+        guard back[2][n - 1] == arrays[2][n - 1] else { throw CLIError("bench: raw round trip failed") }
+        let bytes = 3 * n * MemoryLayout<S>.stride
+        return Row(format: "raw", scalar: S.self == Double.self ? "double" : "float", n: n, bytes: bytes, rawBytes: bytes,
+                   writeSeconds: t1 - t0, readSeconds: t2 - t1)
+    }
 
     static func measure<S: BLASScalar>(_: S.Type, n: Int, format: CheckpointFormat, directory: URL) throws -> Row {
         let memory = ProcessInfo.processInfo.physicalMemory
@@ -64,9 +95,14 @@ enum BenchCheckpoint {
         }
         for n in sizes {
             for p in precisions {
-                for format in [CheckpointFormat.json, .binary] where format == .binary || n <= jsonLimit {
-                    let row = p == "float" ? try measure(Float.self, n: n, format: format, directory: directory)
+                for format in [CheckpointFormat?.none, .json, .binary] where format != .json || n <= jsonLimit {
+                    let row: Row
+                    if let format {
+                        row = p == "float" ? try measure(Float.self, n: n, format: format, directory: directory)
                                            : try measure(Double.self, n: n, format: format, directory: directory)
+                    } else {
+                        row = p == "float" ? try measureRaw(Float.self, n: n, directory: directory) : try measureRaw(Double.self, n: n, directory: directory)
+                    }
                     if json {
                         let data = try JSONEncoder().encode(row)
                         print(String(decoding: data, as: UTF8.self))

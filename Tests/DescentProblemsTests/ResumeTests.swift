@@ -25,6 +25,7 @@ struct ResumeTests {
             try NaturalGradient<S>(learningRate: 0.5, damping: .levenbergMarquardt(initial: 1e-2), curvatureDecay: 0.9),
             try NaturalGradient<S>(damping: .fixed(1e-3), refreshInterval: 3),
             try NaturalGradient<S>(damping: .fixed(1e-2), stepLength: 0.01),
+            try KFAC<S>(learningRate: 0.05, damping: .levenbergMarquardt(initial: 1e-2), inverseUpdateInterval: 3, klClip: 0.01),
         ]
     }
 
@@ -81,7 +82,14 @@ struct ResumeTests {
         func run<S: BLASScalar>(_: S.Type) throws {
             let (objective, validation) = try Self.objective(S.self)
             for optimizer in try Self.optimizers(S.self) {
-                for (label, options) in try Self.optionSets(S.self, steps: 24, learningRate: optimizer.learningRate) {
+                var sets = try Self.optionSets(S.self, steps: 24, learningRate: optimizer.learningRate)
+                if optimizer is KFAC<S> {
+                    // K-FAC's sampled Fisher draws targets keyed by step and seed.
+                    var sampled = sets[0].1
+                    sampled.fisher = .sampled
+                    sets.append(("minibatch + sampled Fisher", sampled))
+                }
+                for (label, options) in sets {
                     func open<O: Optimizer>(_ o: O) throws where O.Scalar == S {
                         try Self.check(o, options: options, label: label, steps: 24, objective: objective, validation: validation)
                     }

@@ -73,7 +73,7 @@ public struct IllConditionedQuadratic<Scalar: BLASScalar>: PlaneObjective {
 /// number is b²/a² for every N ≥ 2. The start is θ = (1, …, 1), the minimum 0 at the origin.
 ///
 /// Nothing of size N is stored: cᵢ is generated on the fly (every 4096th as a²(b²/a²)^{i/(N−1)} by `pow`,
-/// the others by repeated multiplication in Double, relative drift < 10⁻¹²), blocks of 2²⁰
+/// the others by repeated multiplication in Double, relative drift < 10⁻¹²), blocks of 2¹⁸
 /// run in parallel, and the loss is summed in Double per block, then over
 /// blocks in order, so the result does not depend on the thread count.
 /// ``outputJacobian(at:batch:)`` gives the Gaussian-output Fisher diag(c) only for N ≤ 4096
@@ -85,7 +85,7 @@ public struct IllConditionedQuadraticND<Scalar: BLASScalar>: Objective {
     public let a: Scalar
     public let b: Scalar
     /// Block length of the curvature recurrence and of the parallel split.
-    @usableFromInline static var block: Int { 1 << 20 }
+    @usableFromInline static var block: Int { 1 << 18 }
 
     /// - Throws: ``TrainingError/invalidOption(name:value:requirement:)`` for N < 1 or a, b not
     ///   finite and non-zero.
