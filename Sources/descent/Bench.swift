@@ -84,6 +84,10 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let threads { ParallelConfiguration.threads = threads }
         let kind = self.kind ?? (optimizer.isEmpty ? .all : .firstOrder)
+        if kind == .distributed {  // under mpirun; --sizes default 1e7, 4 samples per rank
+            return try DistributedBench.run(sizes: try Bench.parseSizes(sizes, option: "--sizes") ?? [10_000_000], steps: max(rounds, 5),
+                                            samplesPerRank: 4, json: json)
+        }
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)
         if kind != .natural {
             let specs = optimizer.isEmpty ? BenchOptimizer.all : optimizer.compactMap(BenchOptimizer.named)
@@ -105,6 +109,7 @@ enum BenchKind: String, ExpressibleByArgument, CaseIterable {
     case firstOrder = "first-order"
     case natural
     case all
+    case distributed
 }
 
 enum BenchPrecision: String, ExpressibleByArgument, CaseIterable {
