@@ -40,7 +40,7 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
     ///   that needs curvature or loss reports (its step is not element-wise).
     public init(_ inner: Inner, communicator: Communicator, shardState: Bool = false, verifyChecksum: Bool = false,
                 statistics: CommunicationStatistics = CommunicationStatistics()) throws {
-        if shardState && (inner.needsCurvature || inner.wantsLossReports) {
+        if shardState && Inner.self is any SecondOrderOptimizer.Type {
             throw MPIError.invalidArgument(name: "shard-state optimizer", value: Inner.kind,
                                            requirement: "a first-order optimizer (element-wise step)")
         }
@@ -64,10 +64,6 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
     public func validate() throws { try inner.validate() }
     public func validateState() throws { try inner.validateState() }
     public var stateCount: Int? { shardState ? (inner.stateCount == nil ? nil : partition?.count) : inner.stateCount }
-    public var needsCurvature: Bool { inner.needsCurvature }
-    public mutating func setCurvature(_ curvature: Curvature<Scalar>) throws { try inner.setCurvature(curvature) }
-    public var wantsLossReports: Bool { inner.wantsLossReports }
-    public mutating func reportLoss(before: Scalar, after: Scalar) throws { try inner.reportLoss(before: before, after: after) }
 
     public mutating func reset() {
         inner.reset()
@@ -171,4 +167,13 @@ public func checksum<S: BinaryFloatingPoint>(_ values: UnsafeBufferPointer<S>) -
         h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
     }
     return h
+}
+
+/// A wrapped second-order optimizer stays one: the training loop supplies its curvature (the
+/// distributed objective's, identical on every rank) and loss reports through the wrapper.
+extension DistributedOptimizer: SecondOrderOptimizer where Inner: SecondOrderOptimizer {
+    public var curvatureRequest: CurvatureRequest? { inner.curvatureRequest }
+    public mutating func updateCurvature(_ estimate: CurvatureEstimate<Scalar>) throws { try inner.updateCurvature(estimate) }
+    public var wantsLossReports: Bool { inner.wantsLossReports }
+    public mutating func reportLoss(before: Scalar, after: Scalar) throws { try inner.reportLoss(before: before, after: after) }
 }

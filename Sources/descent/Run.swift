@@ -23,6 +23,7 @@ struct Run: ParsableCommand {
     @OptionGroup(title: "Optimizer options") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Training options") var training: TrainingArguments
     @OptionGroup(title: "Problem options") var problemOptions: ProblemOptions
+    @OptionGroup(title: "Saving, resuming and validation") var session: SessionOptions
     @Option(parsing: .unconditional, help: "Starting point, comma-separated (default: the problem's standard start).")
     var start: String?
     @Option(help: "Arithmetic precision: float|double.")
@@ -41,8 +42,11 @@ struct Run: ParsableCommand {
     }
 
     func execute<S: BLASScalar>(_: S.Type) throws {
+        KernelHint.printOnce()
+        if session.isActive(schedule: training.schedule) { return try executeSession(S.self) }
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
+        try MemoryBudget.requireRun(S.self, dimension: problem.objective.dimension, steps: training.steps, trace: trace)
         let optimizer: any Optimizer<S>
         do {
             optimizer = try optimizerOptions.settings(self.optimizer).make(S.self)
@@ -54,9 +58,12 @@ struct Run: ParsableCommand {
         if let b = training.batchSize, problem.objective.sampleCount == 0 {
             throw CLIError("--batch-size \(b): the \(self.problem.rawValue) problem has no data samples")
         }
-        let (result, seconds) = try timed { () throws -> TrainingResult<S> in
+        let ((result, trained), seconds) = try timed { () throws -> (TrainingResult<S>, any Optimizer<S>) in
             do {
-                return try distributed.train(problem.objective, from: problem.start, optimizer: optimizer, options: options)
+                if distributed.distributed {
+                    return (try distributed.train(problem.objective, from: problem.start, optimizer: optimizer, options: options), optimizer)
+                }
+                return try trainKeepingOptimizer(problem.objective, from: problem.start, optimizer: optimizer, options: options)
             } catch let error as TrainingError {
                 throw CLIError("\(error)")
             }
@@ -70,6 +77,7 @@ struct Run: ParsableCommand {
             "steps:      \(result.steps) (stopped: \(result.stopReason.rawValue))",
             "final loss: \(result.finalLoss)",
         ]
+        if let line = naturalSolverLine(trained) { lines.append(line) }
         if let accuracy = result.parameters.withUnsafeBufferPointer({ problem.objective.accuracy(at: $0) }) {
             lines.append("accuracy:   \(String(format: "%.4f", accuracy))")
         }
