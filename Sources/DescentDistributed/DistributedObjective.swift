@@ -131,6 +131,51 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
         }
     }
 
+    /// K-FAC's factors on the whole batch: each rank computes A_l, G_l on its part B_r (means over
+    /// B_r), weights them by |B_r|/|B| and one allreduce of Σ_l (i_l² + o_l²) scalars sums them,
+    ///
+    ///     A_l = Σ_r (|B_r|/|B|) A_l^(r),     G_l = Σ_r (|B_r|/|B|) G_l^(r),
+    ///
+    /// the single-process factors up to summation order (the sampled Fisher's draws are keyed by
+    /// the global sample index, so they do not depend on the split). Every rank then holds the
+    /// same factors, and every rank factors every layer (no round-robin split of the inversions).
+    public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                 step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
+        guard sampleCount > 0 else { return base.kroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed) }
+        let total = batch?.count ?? sampleCount
+        var blocks: [KroneckerBlock<Scalar>]?
+        var weight: Scalar = 0
+        withLocalPart(of: batch) { local in
+            if local.count > 0 {
+                blocks = base.kroneckerFactors(at: θ, batch: local, fisher: fisher, step: step, seed: seed)
+                weight = Scalar(local.count) / Scalar(total)
+            } else {
+                // The shapes only (weight 0): one sample of this rank's shard, or sample 0.
+                let probe = [shard.isEmpty ? 0 : shard.lowerBound]
+                blocks = probe.withUnsafeBufferPointer { base.kroneckerFactors(at: θ, batch: $0, fisher: fisher, step: step, seed: seed) }
+            }
+        }
+        let failed = blocks == nil ? 1.0 : 0.0
+        guard (collective { try communicator.allreduce(failed, .max) } ?? 1) == 0, var blocks else { return nil }
+        var packed: [Scalar] = []
+        packed.reserveCapacity(blocks.reduce(0) { $0 + $1.activations.count + $1.preactivationGradients.count })
+        for b in blocks {
+            packed.append(contentsOf: b.activations.map { weight * $0 })
+            packed.append(contentsOf: b.preactivationGradients.map { weight * $0 })
+        }
+        let started = statistics.clock()
+        packed.withUnsafeMutableBufferPointer { p in collective { try communicator.allreduce(p) } }
+        statistics.record(allreduceOf: packed.count, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+        var offset = 0
+        for l in blocks.indices {
+            let a = blocks[l].activations.count, g = blocks[l].preactivationGradients.count
+            blocks[l].activations = Array(packed[offset..<(offset + a)])
+            blocks[l].preactivationGradients = Array(packed[(offset + a)..<(offset + a + g)])
+            offset += a + g
+        }
+        return blocks
+    }
+
     // MARK: - Helpers
 
     /// Runs `body` with this rank's part of `batch` (nil: all data): the batch's indices in this

@@ -204,6 +204,12 @@ var empirical = full
 empirical.fisher = .empirical
 compare("data-parallel natural gradient empirical Fisher", softmax, try! NaturalGradient<Double>(learningRate: 0.5),
         options: empirical, shard: false, tolerance: 1e-10)
+for fisher in [FisherKind.exact, .sampled, .empirical] {
+    var kfacOptions = batched
+    kfacOptions.fisher = fisher
+    compare("data-parallel kfac mlp \(fisher.rawValue) Fisher", mlp, try! KFAC<Double>(learningRate: 0.1),
+            options: kfacOptions, shard: false, tolerance: 1e-10)
+}
 let logisticFloat = try! LogisticRegression(data: SyntheticData.logisticRegression(samples: 103, features: 5, seed: 3, as: Float.self).data)
 compare("data-parallel adam logistic Float", logisticFloat, try! Adam<Float>(learningRate: 0.01),
         options: TrainingOptions<Float>(maxSteps: 20, batchSize: 16, seed: 11), shard: true, tolerance: 1e-5)

@@ -88,6 +88,10 @@ struct Bench: ParsableCommand {
         BenchSystem.preloadAllocationCounter()
         if let threads { ParallelConfiguration.threads = threads }
         let kind = self.kind ?? (optimizer.isEmpty ? .all : .firstOrder)
+        if kind == .distributed {  // under mpirun; --sizes default 1e7, 4 samples per rank
+            return try DistributedBench.run(sizes: try Bench.parseSizes(sizes, option: "--sizes") ?? [10_000_000], steps: max(rounds, 5),
+                                            samplesPerRank: 4, json: json)
+        }
         if kind == .checkpoint {
             return try BenchCheckpoint.run(sizes: try Bench.parseSizes(sizes, option: "--sizes") ?? [10_000_000, 100_000_000],
                                            precisions: precision.scalars, jsonLimit: 10_000_000, json: json,
@@ -120,6 +124,7 @@ enum BenchKind: String, ExpressibleByArgument, CaseIterable {
     case firstOrder = "first-order"
     case natural
     case all
+    case distributed
     /// K-FAC on the digits perceptron (BenchKFAC.swift); not part of `all`.
     case kfac
     case kfacRace = "kfac-race"

@@ -52,7 +52,8 @@ struct MPIRunTests {
         // Every kind of check ran: collectives, first-order, sharded, natural gradient, checkpoints.
         for name in ["ok allreduce sum Double", "ok reduce-scatter Float", "ok data-parallel adamw logistic minibatch",
                      "ok sharded adadelta logistic minibatch", "ok data-parallel natural gradient exact Fisher",
-                     "ok sharded checkpoint round trip", "ok sharded adam rosenbrock (no samples)"] {
+                     "ok sharded checkpoint round trip", "ok sharded adam rosenbrock (no samples)",
+                     "ok data-parallel kfac mlp sampled Fisher"] {
             #expect(output.contains(name), "missing \(name)")
         }
     }

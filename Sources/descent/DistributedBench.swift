@@ -1,0 +1,97 @@
+import DescentDistributed
+import DescentProblems
+import Foundation
+
+/// A data objective for the distributed benchmark with a cost per sample of one pass over θ:
+/// sample i has a shift aᵢ and ℓᵢ(θ) = ½ Σⱼ (θⱼ − aᵢ)², so ∇L_B = θ − mean_B(a) is built by one
+/// read–modify–write of the gradient per sample (a memory-bound "backward pass").
+struct BenchShiftedQuadratics<Scalar: BLASScalar>: Objective {
+    let dimension: Int
+    let sampleCount: Int
+    var name: String { "shifted-quadratics" }
+
+    func shift(_ i: Int) -> Scalar { Scalar(i % 7) / 7 }
+
+    func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
+                         gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
+        let count = batch?.count ?? sampleCount
+        let w = 1 / Scalar(count)
+        gradient.update(repeating: 0)
+        var loss: Scalar = 0
+        for k in 0..<count {
+            let a = shift(batch?[k] ?? k)
+            var s: Scalar = 0
+            for j in 0..<dimension {
+                let d = θ[j] - a
+                gradient[j] += w * d
+                s += d * d
+            }
+            loss += w * s / 2
+        }
+        return loss
+    }
+
+    func loss(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Scalar {
+        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: dimension) { g in lossAndGradient(at: θ, batch: batch, gradient: g) }
+    }
+
+    func initialParameters(seed: UInt64) -> [Scalar] { [Scalar](repeating: 1, count: dimension) }
+}
+
+/// `descent bench --kind distributed` (run it under `mpirun -np P`): Adam data-parallel, replicated
+/// and with sharded state, on the shifted quadratics with `samplesPerRank` samples on every rank
+/// (weak scaling: the work per rank does not depend on P). Rank 0 prints one row per case: the step
+/// time, the time inside MPI ("communication"), the rest ("compute": gradient + optimizer step),
+/// the payload bytes per step counted by the library next to the formula, the optimizer state per rank.
+enum DistributedBench {
+    static func run(sizes: [Int], steps: Int, samplesPerRank: Int, json: Bool) throws {
+        let world = try Communicator.world()
+        let P = world.size
+        var rows: [[String]] = [["P", "n", "state", "step ms", "compute ms", "comm ms", "payload B/step", "measured = formula", "ring B/rank/step", "state B/rank"]]
+        for n in sizes {
+            for shard in [false, true] {
+                let objective = BenchShiftedQuadratics<Double>(dimension: n, sampleCount: samplesPerRank * P)
+                let statistics = CommunicationStatistics()
+                var adam = try DistributedOptimizer(try Adam<Double>(learningRate: 1e-3), communicator: world, shardState: shard,
+                                                    statistics: statistics)
+                let start = objective.initialParameters(seed: 0)
+                // One untimed step (allocates the state, warms the pages), then `steps` timed ones.
+                _ = try minimizeDistributed(objective, from: start, optimizer: &adam, options: TrainingOptions(maxSteps: 1), statistics: statistics)
+                statistics.reset()
+                try world.barrier()
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let result = try minimizeDistributed(objective, from: start, optimizer: &adam,
+                                                     options: TrainingOptions(maxSteps: steps), statistics: statistics)
+                let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+                // `minimize` evaluates steps + 1 times (the final record) and steps optimizer steps.
+                let evaluations = Double(result.history.count)
+                let s = statistics.snapshot
+                let slowest = try world.allreduce(wall, .max), comm = try world.allreduce(s.seconds, .max)
+                // Per evaluation (steps + 1, the last is the final record) one allreduce of n + 1; per step
+                // (sharded) one allgather of n: the formula, to compare with the library's own count.
+                let formulaTotal = Int(evaluations) * (n + 1) * 8 + (shard ? steps * n * 8 : 0)
+                let perStep = (n + 1) * 8 + (shard ? n * 8 : 0)
+                let stateBytes = 2 * 8 * (shard ? (try BlockPartition(count: n, parts: P)).range(of: world.rank).count : n)
+                let maxState = try world.allreduce(Int64(stateBytes), .max)
+                let row = ["\(P)", "\(n)", shard ? "sharded" : "replicated",
+                           String(format: "%.2f", slowest / evaluations * 1e3),
+                           String(format: "%.2f", (slowest - comm) / evaluations * 1e3),
+                           String(format: "%.2f", comm / evaluations * 1e3),
+                           "\(perStep)", s.payloadBytes == formulaTotal ? "yes" : "no (\(s.payloadBytes) vs \(formulaTotal))",
+                           String(format: "%.0f", s.ringBytesPerRank / evaluations), "\(maxState)"]
+                if json, world.rank == 0 {
+                    let keys = rows[0].map { $0.replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "/", with: "_per_") }
+                    print("{" + zip(keys, row).map { "\"\($0)\": \(Double($1) != nil ? $1 : "\"\($1)\"")" }.joined(separator: ", ") + "}")
+                }
+                rows.append(row)
+            }
+        }
+        guard world.rank == 0, !json else { return }
+        print("distributed data-parallel Adam (Double), \(samplesPerRank) samples per rank, \(steps) steps, P = \(P)")
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for row in rows { print(row.indices.map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+        print("payload per step: gradient n + loss 1 allreduced (+ θ allgathered, n, when sharded), 8 bytes each; measured = formula:")
+        print("the library's byte count over the run equals (steps+1)·(n+1)·8 [+ steps·n·8]. compute = step − comm.")
+        print("ring B/rank: 2(P−1)/P · allreduce + (P−1)/P · allgather payload; comm = time inside MPI (slowest rank).")
+    }
+}
