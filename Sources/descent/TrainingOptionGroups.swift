@@ -170,7 +170,7 @@ extension Run {
             let data = try DataSource(spec: settings).load(S.self, seed: training.seed)
             var split: DatasetSplit<S>
             do { split = try data.split(validationFraction: fraction, seed: training.seed) } catch { throw CLIError("--validation-split: \(error)") }
-            if standardize { split = split.standardized() }
+            if standardize { split = try split.standardized() }
             objective = try makeObjective(settings, data: split.training)
             validation = try makeObjective(settings, data: split.validation)
             startPoint = objective.initialParameters(seed: training.seed)

@@ -15,11 +15,12 @@ public struct DatasetSplit<Scalar: BLASScalar>: Sendable, Equatable {
     /// test, so that nothing about them leaks into training (scikit-learn's
     /// `StandardScaler().fit(X_train)` then `transform` on the others).
     /// - Complexity: O(m·d).
-    public func standardized() -> DatasetSplit {
+    /// - Throws: ``DataError`` when a part's feature count differs from the training part's.
+    public func standardized() throws -> DatasetSplit {
         let s = Standardization.fit(training.features)
         var copy = self
         for keyPath in [\DatasetSplit.training, \.validation, \.test] {
-            s.apply(to: &copy[keyPath: keyPath].features)
+            try s.apply(to: &copy[keyPath: keyPath].features)
             copy[keyPath: keyPath].standardization = s
         }
         return copy
@@ -52,7 +53,7 @@ extension Dataset {
         var order = Array(0..<m)
         rng.shuffle(&order)
         let vi = Array(order[0..<v]), ti = Array(order[v..<(v + t)]), ri = Array(order[(v + t)...])
-        return DatasetSplit(training: subset(ri), validation: subset(vi), test: subset(ti),
+        return DatasetSplit(training: try subset(ri), validation: try subset(vi), test: try subset(ti),
                             trainingIndices: ri, validationIndices: vi, testIndices: ti)
     }
 }
