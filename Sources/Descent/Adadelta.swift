@@ -11,12 +11,14 @@
 /// PyTorch, optax) or D = √G + ε (``EpsilonPlacement/outsideSquareRoot``, the lecture's form).
 /// G and X start at 0. Defaults η = 1, ρ = 0.9, ε = 1e-6, λ = 0: PyTorch's
 /// `torch.optim.Adadelta(lr:, rho:, eps:, weight_decay:, maximize:)`, whose single-tensor
-/// implementation the default placement matches.
+/// implementation the default placement matches formula for formula (√(X + ε) / √(G + ε) · g,
+/// 1 − ρ computed in `Double` and rounded once).
 ///
 /// Kernel: one fused pass that reads θ, g, G, X and writes θ, G, X (56 bytes per Double
-/// parameter), split across the cores for large n; no allocation after the first step.
+/// parameter), split across the cores for large n; no allocation after the first step (which
+/// allocates G and X).
 /// - Complexity: O(n) per step.
-public struct Adadelta<Scalar: BLASScalar>: Optimizer {
+public struct Adadelta<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
     public static var kind: String { "adadelta" }
 
     /// Where ε enters the gradient's RMS D.
@@ -74,10 +76,7 @@ public struct Adadelta<Scalar: BLASScalar>: Optimizer {
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
     }
 
-    public func validateState() throws {
-        try checkState(stepCount: t, skippedSteps: skipped, count: stateCount,
-                       required: ["G": G.count, "X": X.count])
-    }
+    public func validateState() throws { try validateCoreState() }
 
     public var stateCount: Int? { t == 0 && G.isEmpty ? nil : G.count }
 
@@ -90,49 +89,65 @@ public struct Adadelta<Scalar: BLASScalar>: Optimizer {
 
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
-            skipped += 1
-            return
-        }
-        let n = parameters.count
+        try coreStep(parameters, gradient: gradient, parameterScale: 1)
+    }
+
+    @inlinable
+    public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
+                              parameterScale: Scalar) throws {
+        try coreStep(parameters, gradient: gradient, parameterScale: parameterScale)
+    }
+
+    // MARK: Core
+
+    @inlinable var coupledWeightDecay: Scalar { weightDecay }
+    @usableFromInline var stateBuffers: [StateBuffer<Scalar>] { [StateBuffer("G", G), StateBuffer("X", X)] }
+
+    @inlinable
+    mutating func prepareState(count n: Int) {
         if stateCount == nil {
             G = Array(repeating: 0, count: n)
             X = Array(repeating: 0, count: n)
         }
-        t += 1
-        guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
-        let lr = learningRate, r = rho, eps = epsilon, wd = weightDecay
-        let sign: Scalar = maximize ? -1 : 1
+    }
+
+    @inlinable
+    mutating func run(_ pass: ElementPass<Scalar>) {
+        let lr = learningRate, r = rho, w = oneMinus(rho), eps = epsilon
         let inside = epsilonPlacement == .insideSquareRoot
         G.withUnsafeMutableBufferPointer { Gb in
             X.withUnsafeMutableBufferPointer { Xb in
-                let G = Gb.baseAddress!, X = Xb.baseAddress!
+                let slots = StateSlots(Gb.baseAddress!, Xb.baseAddress!)
                 if inside {
-                    parallelChunks(count: n) { range in
-                        for i in range {
-                            let gi = sign * g[i] + wd * p[i]
-                            let Gi = r * G[i] + (1 - r) * gi * gi
-                            // Δ = √((X + ε) / (G + ε)) · g: one root instead of PyTorch's two
-                            // (the divider bounds this loop), within ~1 ulp of √(X + ε) / √(G + ε).
-                            let delta = ((X[i] + eps) / (Gi + eps)).nonNegativeSquareRoot * gi
-                            G[i] = Gi
-                            X[i] = r * X[i] + (1 - r) * delta * delta
-                            p[i] = p[i] - lr * delta
-                        }
-                    }
+                    pass.run(AdadeltaRule<Scalar, FlagOn>(learningRate: lr, rho: r, weight: w, epsilon: eps), slots)
                 } else {
-                    parallelChunks(count: n) { range in
-                        for i in range {
-                            let gi = sign * g[i] + wd * p[i]
-                            let Gi = r * G[i] + (1 - r) * gi * gi
-                            let delta = (X[i] + eps).nonNegativeSquareRoot / (Gi.nonNegativeSquareRoot + eps) * gi
-                            G[i] = Gi
-                            X[i] = r * X[i] + (1 - r) * delta * delta
-                            p[i] = p[i] - lr * delta
-                        }
-                    }
+                    pass.run(AdadeltaRule<Scalar, FlagOff>(learningRate: lr, rho: r, weight: w, epsilon: eps), slots)
                 }
             }
         }
+    }
+}
+
+/// Slots: G, X.
+///
+///     G ← ρ G + w g²                      (w = 1 − ρ)
+///     δ ← √(X + ε) / D · g,   D = √(G + ε) (inside, torch's) or √G + ε (outside)
+///     X ← ρ X + w δ²
+///     θ ← θ − η δ
+@usableFromInline
+struct AdadeltaRule<Scalar: BLASScalar, EpsilonInside: StaticFlag>: ElementRule {
+    @usableFromInline let learningRate, rho, weight, epsilon: Scalar
+    @inlinable init(learningRate: Scalar, rho: Scalar, weight: Scalar, epsilon: Scalar) {
+        self.learningRate = learningRate; self.rho = rho; self.weight = weight; self.epsilon = epsilon
+    }
+    @inlinable
+    func update(_ theta: inout Scalar, _ g: Scalar, _ state: StateSlots<Scalar>, _ i: Int) {
+        let G = state.first, X = state.second
+        let Gi = rho * G[i] + weight * g * g
+        let D = EpsilonInside.isOn ? (Gi + epsilon).nonNegativeSquareRoot : Gi.nonNegativeSquareRoot + epsilon
+        let delta = (X[i] + epsilon).nonNegativeSquareRoot / D * g
+        G[i] = Gi
+        X[i] = rho * X[i] + weight * delta * delta
+        theta = theta - learningRate * delta
     }
 }

@@ -11,9 +11,9 @@
 /// single-tensor implementation it matches. η_t is computed in `Double` and rounded once.
 ///
 /// Kernel: one fused pass that reads θ, g, G and writes θ, G (40 bytes per Double parameter),
-/// split across the cores for large n; no allocation after the first step.
+/// split across the cores for large n; no allocation after the first step (which allocates G).
 /// - Complexity: O(n) per step.
-public struct Adagrad<Scalar: BLASScalar>: Optimizer {
+public struct Adagrad<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
     public static var kind: String { "adagrad" }
 
     /// η ≥ 0. Default 1e-2.
@@ -62,9 +62,7 @@ public struct Adagrad<Scalar: BLASScalar>: Optimizer {
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
     }
 
-    public func validateState() throws {
-        try checkState(stepCount: t, skippedSteps: skipped, count: stateCount, required: ["G": G.count])
-    }
+    public func validateState() throws { try validateCoreState() }
 
     public var stateCount: Int? { t == 0 && G.isEmpty ? nil : G.count }
 
@@ -76,27 +74,45 @@ public struct Adagrad<Scalar: BLASScalar>: Optimizer {
 
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
-            skipped += 1
-            return
-        }
-        let n = parameters.count
+        try coreStep(parameters, gradient: gradient, parameterScale: 1)
+    }
+
+    @inlinable
+    public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
+                              parameterScale: Scalar) throws {
+        try coreStep(parameters, gradient: gradient, parameterScale: parameterScale)
+    }
+
+    // MARK: Core
+
+    @inlinable var coupledWeightDecay: Scalar { weightDecay }
+    @usableFromInline var stateBuffers: [StateBuffer<Scalar>] { [StateBuffer("G", G)] }
+
+    @inlinable
+    mutating func prepareState(count n: Int) {
         if stateCount == nil { G = Array(repeating: initialAccumulatorValue, count: n) }
-        t += 1
-        guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
-        let clr = Scalar(Double(learningRate) / (1 + Double(t - 1) * Double(learningRateDecay)))
-        let eps = epsilon, wd = weightDecay
-        let sign: Scalar = maximize ? -1 : 1
-        G.withUnsafeMutableBufferPointer { sb in
-            let s = sb.baseAddress!
-            parallelChunks(count: n) { r in
-                for i in r {
-                    let gi = sign * g[i] + wd * p[i]
-                    let si = s[i] + gi * gi
-                    s[i] = si
-                    p[i] = p[i] - clr * gi / (si.nonNegativeSquareRoot + eps)
-                }
-            }
-        }
+    }
+
+    @inlinable
+    mutating func run(_ pass: ElementPass<Scalar>) {
+        // η_t in Double, rounded once (t is already the new step's count).
+        let rate = Scalar(Double(learningRate) / (1 + Double(t - 1) * Double(learningRateDecay)))
+        let rule = AdagradRule(rate: rate, epsilon: epsilon)
+        G.withUnsafeMutableBufferPointer { pass.run(rule, StateSlots($0.baseAddress!)) }
+    }
+}
+
+/// G ← G + g²;  θ ← θ − η_t g / (√G + ε). Slot: G.
+@usableFromInline
+struct AdagradRule<Scalar: BLASScalar>: ElementRule {
+    @usableFromInline let rate: Scalar
+    @usableFromInline let epsilon: Scalar
+    @inlinable init(rate: Scalar, epsilon: Scalar) { self.rate = rate; self.epsilon = epsilon }
+    @inlinable
+    func update(_ theta: inout Scalar, _ g: Scalar, _ state: StateSlots<Scalar>, _ i: Int) {
+        let G = state.first
+        let Gi = G[i] + g * g
+        G[i] = Gi
+        theta = theta - rate * g / (Gi.nonNegativeSquareRoot + epsilon)
     }
 }

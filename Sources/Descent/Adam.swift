@@ -9,8 +9,11 @@ import Foundation
 ///     θ ← θ − η m̂ / (√Ĝ' + ε),   m̂ = m / (1 − β₁ᵗ),  Ĝ' = Ĝ / (1 − β₂ᵗ)
 ///
 /// t counts steps from 1. Defaults η = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8, as in PyTorch's
-/// `torch.optim.Adam`, whose single-tensor implementation it matches (ε outside the square
-/// root, added after the bias correction of G). For decoupled weight decay use ``AdamW``.
+/// `torch.optim.Adam`, whose single-tensor implementation it matches formula for formula:
+/// m ← lerp(m, g, 1 − β₁) (torch's `lerp`), G ← β₂ G + (1 − β₂) g g, 1 − β computed in `Double`
+/// and rounded once, θ ← θ − (η / (1 − β₁ᵗ)) m / (√Ĝ / √(1 − β₂ᵗ) + ε) (ε outside the square
+/// root, added after the bias correction of G). For decoupled weight decay use ``AdamW`` (or
+/// ``DecoupledWeightDecay`` around any first-order optimizer).
 ///
 /// The bias corrections η / (1 − β₁ᵗ) and √(1 − β₂ᵗ) are computed in `Double` and rounded
 /// once to `Scalar`, as PyTorch computes them in Python floats; in `Float` this keeps
@@ -18,9 +21,9 @@ import Foundation
 ///
 /// Kernel: one fused pass that reads θ, g, m, G (and Gmax) and writes θ, m, G (and Gmax):
 /// 56 bytes per Double parameter, split across the cores for large n; no allocation after
-/// the first step.
+/// the first step (which allocates m and G; Gmax on the first step with `amsgrad`).
 /// - Complexity: O(n) per step.
-public struct Adam<Scalar: BLASScalar>: Optimizer {
+public struct Adam<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
     public static var kind: String { "adam" }
 
     /// η ≥ 0. Default 1e-3.
@@ -31,17 +34,13 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
     public var beta2: Scalar
     /// ε > 0, added to √Ĝ'. Default 1e-8.
     public var epsilon: Scalar
-    /// λ ≥ 0: L2 penalty added to the gradient (coupled, as PyTorch's Adam `weight_decay`);
-    /// in ``AdamW`` the decoupled decay θ ← θ(1 − ηλ).
+    /// λ ≥ 0: L2 penalty added to the gradient (coupled, as PyTorch's Adam `weight_decay`).
     public var weightDecay: Scalar
     /// Use the running maximum of G (Reddi et al., 2018), as PyTorch's `amsgrad`.
     public var amsgrad: Bool
     /// Ascend instead of descend.
     public var maximize: Bool
     public var nonFiniteGradientPolicy: NonFiniteGradientPolicy
-    /// Decoupled weight decay θ ← θ(1 − ηλ) before the step (AdamW) instead of g ← g + λθ.
-    /// Not encoded: ``AdamW`` sets it, and its checkpoint kind tells the two apart.
-    @usableFromInline var decoupledWeightDecay: Bool = false
 
     public var stepCount: Int { t }
     public var skippedSteps: Int { skipped }
@@ -56,11 +55,6 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
     @usableFromInline var m: [Scalar] = []
     @usableFromInline var G: [Scalar] = []
     @usableFromInline var Gmax: [Scalar] = []
-
-    @usableFromInline enum CodingKeys: String, CodingKey {
-        case learningRate, beta1, beta2, epsilon, weightDecay, amsgrad, maximize, nonFiniteGradientPolicy
-        case t, skipped, m, G, Gmax
-    }
 
     /// - Throws: ``OptimizerError/invalidHyperparameter(name:value:requirement:)``.
     public init(learningRate: Scalar = 1e-3, beta1: Scalar = 0.9, beta2: Scalar = 0.999, epsilon: Scalar = 1e-8,
@@ -86,10 +80,7 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
     }
 
-    public func validateState() throws {
-        try checkState(stepCount: t, skippedSteps: skipped, count: stateCount,
-                       required: ["m": m.count, "G": G.count], optional: ["Gmax": Gmax.count])
-    }
+    public func validateState() throws { try validateCoreState() }
 
     public var stateCount: Int? { t == 0 && m.isEmpty ? nil : m.count }
 
@@ -103,58 +94,82 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
 
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
-            skipped += 1
-            return
-        }
-        let n = parameters.count
+        try coreStep(parameters, gradient: gradient, parameterScale: 1)
+    }
+
+    @inlinable
+    public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
+                              parameterScale: Scalar) throws {
+        try coreStep(parameters, gradient: gradient, parameterScale: parameterScale)
+    }
+
+    // MARK: Core
+
+    @inlinable var coupledWeightDecay: Scalar { weightDecay }
+    @usableFromInline var stateBuffers: [StateBuffer<Scalar>] {
+        [StateBuffer("m", m), StateBuffer("G", G), StateBuffer("Gmax", Gmax, required: false)]
+    }
+
+    @inlinable
+    mutating func prepareState(count n: Int) {
         if stateCount == nil {
             m = Array(repeating: 0, count: n)
             G = Array(repeating: 0, count: n)
         }
         if amsgrad && Gmax.count != n { Gmax = Array(repeating: 0, count: n) }
-        t += 1
-        guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
+    }
 
-        let b1 = beta1, b2 = beta2, eps = epsilon, lr = learningRate
-        let td = Double(self.t)
-        let stepSize = Scalar(Double(lr) / (1 - Foundation.pow(Double(b1), td)))
-        // √Ĝ' = √G · (1/√(1 − β₂ᵗ)): a multiplication instead of a second division per element
-        // (the divider bounds this loop on x86); within 1 ulp of PyTorch's √G / √(1 − β₂ᵗ).
-        let inverseCorrection2Root = Scalar(1 / (1 - Foundation.pow(Double(b2), td)).squareRoot())
-        let sign: Scalar = maximize ? -1 : 1
-        let coupled: Scalar = decoupledWeightDecay ? 0 : weightDecay
-        let shrink: Scalar = decoupledWeightDecay ? Scalar(1 - Double(lr) * Double(weightDecay)) : 1
+    @inlinable
+    mutating func run(_ pass: ElementPass<Scalar>) {
+        // Bias corrections in Double, rounded once, as torch computes them in Python floats
+        // (t is already the new step's count).
+        let td = Double(t)
+        let stepSize = Scalar(Double(learningRate) / (1 - Foundation.pow(Double(beta1), td)))
+        let correction2Root = Scalar(Foundation.pow(1 - Foundation.pow(Double(beta2), td), 0.5))
+        let b2 = beta2, w1 = oneMinus(beta1), w2 = oneMinus(beta2), eps = epsilon
         let ams = amsgrad
         m.withUnsafeMutableBufferPointer { mb in
             G.withUnsafeMutableBufferPointer { vb in
                 Gmax.withUnsafeMutableBufferPointer { xb in
-                    let m = mb.baseAddress!, v = vb.baseAddress!
+                    let slots = StateSlots(mb.baseAddress!, vb.baseAddress!, xb.baseAddress)
                     if ams {
-                        let vmax = xb.baseAddress!
-                        parallelChunks(count: n) { r in
-                            for i in r {
-                                let gi = sign * g[i] + coupled * p[i]
-                                let mi = b1 * m[i] + (1 - b1) * gi
-                                let vi = b2 * v[i] + (1 - b2) * gi * gi
-                                let vm = Swift.max(vmax[i], vi)
-                                m[i] = mi; v[i] = vi; vmax[i] = vm
-                                p[i] = p[i] * shrink - stepSize * mi / (vm.nonNegativeSquareRoot * inverseCorrection2Root + eps)
-                            }
-                        }
+                        pass.run(AdamRule<Scalar, FlagOn>(stepSize, correction2Root, b2, w1, w2, eps), slots)
                     } else {
-                        parallelChunks(count: n) { r in
-                            for i in r {
-                                let gi = sign * g[i] + coupled * p[i]
-                                let mi = b1 * m[i] + (1 - b1) * gi
-                                let vi = b2 * v[i] + (1 - b2) * gi * gi
-                                m[i] = mi; v[i] = vi
-                                p[i] = p[i] * shrink - stepSize * mi / (vi.nonNegativeSquareRoot * inverseCorrection2Root + eps)
-                            }
-                        }
+                        pass.run(AdamRule<Scalar, FlagOff>(stepSize, correction2Root, b2, w1, w2, eps), slots)
                     }
                 }
             }
         }
+    }
+}
+
+/// torch's single-tensor Adam, per element. Slots: m, G, Gmax (AMSGrad).
+///
+///     m ← lerp(m, g, w₁)             (w₁ = 1 − β₁)
+///     G ← β₂ G + w₂ g g              (w₂ = 1 − β₂)
+///     Ĝ ← AMSGrad ? (Gmax ← max(Gmax, G)) : G
+///     θ ← θ − s m / (√Ĝ / c + ε),   s = η / (1 − β₁ᵗ),  c = √(1 − β₂ᵗ)
+@usableFromInline
+struct AdamRule<Scalar: BLASScalar, AMSGrad: StaticFlag>: ElementRule {
+    @usableFromInline let stepSize, correction2Root, beta2, weight1, weight2, epsilon: Scalar
+    @inlinable init(_ stepSize: Scalar, _ correction2Root: Scalar, _ beta2: Scalar, _ weight1: Scalar,
+                    _ weight2: Scalar, _ epsilon: Scalar) {
+        self.stepSize = stepSize; self.correction2Root = correction2Root; self.beta2 = beta2
+        self.weight1 = weight1; self.weight2 = weight2; self.epsilon = epsilon
+    }
+    @inlinable
+    func update(_ theta: inout Scalar, _ g: Scalar, _ state: StateSlots<Scalar>, _ i: Int) {
+        let m = state.first, v = state.second
+        let mi = torchLerp(m[i], g, weight: weight1)
+        let vi = beta2 * v[i] + weight2 * g * g
+        m[i] = mi
+        v[i] = vi
+        var vhat = vi
+        if AMSGrad.isOn {
+            let vmax = state.third
+            vhat = Swift.max(vmax[i], vi)
+            vmax[i] = vhat
+        }
+        theta = theta - stepSize * mi / (vhat.nonNegativeSquareRoot / correction2Root + epsilon)
     }
 }

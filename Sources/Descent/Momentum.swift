@@ -18,9 +18,9 @@
 /// requires μ > 0 (PyTorch also refuses Nesterov without momentum).
 ///
 /// Kernel: one fused pass that reads θ, g, v and writes θ, v (40 bytes per Double parameter),
-/// split across the cores for large n; no allocation after the first step.
+/// split across the cores for large n; no allocation after the first step (which allocates v).
 /// - Complexity: O(n) per step.
-public struct Momentum<Scalar: BLASScalar>: Optimizer {
+public struct Momentum<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
     public static var kind: String { "momentum" }
 
     /// η ≥ 0. Default 1e-2.
@@ -67,9 +67,7 @@ public struct Momentum<Scalar: BLASScalar>: Optimizer {
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
     }
 
-    public func validateState() throws {
-        try checkState(stepCount: t, skippedSteps: skipped, count: stateCount, required: ["v": v.count])
-    }
+    public func validateState() throws { try validateCoreState() }
 
     public var stateCount: Int? { t == 0 && v.isEmpty ? nil : v.count }
 
@@ -81,38 +79,50 @@ public struct Momentum<Scalar: BLASScalar>: Optimizer {
 
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
-            skipped += 1
-            return
-        }
-        let n = parameters.count
+        try coreStep(parameters, gradient: gradient, parameterScale: 1)
+    }
+
+    @inlinable
+    public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
+                              parameterScale: Scalar) throws {
+        try coreStep(parameters, gradient: gradient, parameterScale: parameterScale)
+    }
+
+    // MARK: Core
+
+    @inlinable var coupledWeightDecay: Scalar { weightDecay }
+    @usableFromInline var stateBuffers: [StateBuffer<Scalar>] { [StateBuffer("v", v)] }
+
+    @inlinable
+    mutating func prepareState(count n: Int) {
         if stateCount == nil { v = Array(repeating: 0, count: n) }
-        t += 1
-        guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
-        let lr = learningRate, mu = momentum, wd = weightDecay
-        let sign: Scalar = maximize ? -1 : 1
-        let nag = nesterov
+    }
+
+    @inlinable
+    mutating func run(_ pass: ElementPass<Scalar>) {
+        let lr = learningRate, mu = momentum
         v.withUnsafeMutableBufferPointer { vb in
-            let v = vb.baseAddress!
-            if nag {
-                parallelChunks(count: n) { r in
-                    for i in r {
-                        let gi = sign * g[i] + wd * p[i]
-                        let vi = mu * v[i] - lr * gi
-                        v[i] = vi
-                        p[i] = p[i] + (mu * vi - lr * gi)
-                    }
-                }
+            let slots = StateSlots(vb.baseAddress!)
+            if nesterov {
+                pass.run(MomentumRule<Scalar, FlagOn>(learningRate: lr, momentum: mu), slots)
             } else {
-                parallelChunks(count: n) { r in
-                    for i in r {
-                        let gi = sign * g[i] + wd * p[i]
-                        let vi = mu * v[i] - lr * gi
-                        v[i] = vi
-                        p[i] = p[i] + vi
-                    }
-                }
+                pass.run(MomentumRule<Scalar, FlagOff>(learningRate: lr, momentum: mu), slots)
             }
         }
+    }
+}
+
+/// v ← μ v − η g;  θ ← θ + v, or θ + μ v − η g with Nesterov. Slot: v.
+@usableFromInline
+struct MomentumRule<Scalar: BLASScalar, Nesterov: StaticFlag>: ElementRule {
+    @usableFromInline let learningRate: Scalar
+    @usableFromInline let momentum: Scalar
+    @inlinable init(learningRate: Scalar, momentum: Scalar) { self.learningRate = learningRate; self.momentum = momentum }
+    @inlinable
+    func update(_ theta: inout Scalar, _ g: Scalar, _ state: StateSlots<Scalar>, _ i: Int) {
+        let v = state.first
+        let vi = momentum * v[i] - learningRate * g
+        v[i] = vi
+        theta = Nesterov.isOn ? theta + (momentum * vi - learningRate * g) : theta + vi
     }
 }

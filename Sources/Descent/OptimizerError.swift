@@ -1,6 +1,8 @@
 /// Errors an optimizer throws. Whenever one is thrown, the parameters and the optimizer's
 /// state are exactly as they were before the call.
-public enum OptimizerError: Error, Equatable, Sendable, CustomStringConvertible {
+import Foundation
+
+public enum OptimizerError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     /// The gradient's element count differs from the parameters'.
     case gradientCountMismatch(parameters: Int, gradient: Int)
     /// The optimizer's state was built for another parameter count (e.g. restored from a
@@ -14,6 +16,8 @@ public enum OptimizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case checkpointMismatch(expected: String, found: String)
     /// A checkpoint's contents are inconsistent (e.g. buffers of different lengths).
     case corruptCheckpoint(String)
+    /// The step counter `name` (`t` or `skipped`) is at `Int.max` and cannot count another step.
+    case counterOverflow(name: String)
 
     public var description: String {
         switch self {
@@ -29,8 +33,12 @@ public enum OptimizerError: Error, Equatable, Sendable, CustomStringConvertible 
             return "checkpoint is for \(found), expected \(expected)"
         case let .corruptCheckpoint(reason):
             return "corrupt checkpoint: \(reason)"
+        case let .counterOverflow(name):
+            return "step counter \(name) = \(Int.max) cannot be incremented; step refused, parameters and state unchanged"
         }
     }
+
+    public var errorDescription: String? { description }
 }
 
 /// What a step does with a gradient that holds a NaN or an infinity.

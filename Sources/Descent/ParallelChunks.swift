@@ -5,8 +5,23 @@ import Darwin
 #endif
 import Foundation
 
-/// Splits `0..<count` into contiguous chunks, one per thread, and runs `body` on each chunk in
-/// parallel; below `minimumPerThread` elements per chunk it runs `body(0..<count)` inline.
+/// Work on a range of indices, run by ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)`` on
+/// several threads at once: `callAsFunction` must only touch the elements of its range (and
+/// read shared values), so that chunks can run concurrently.
+@usableFromInline
+package protocol ChunkKernel {
+    func callAsFunction(_ range: Range<Int>)
+}
+
+/// Work split into numbered tasks, for ``ChunkWorkerPool/run(tasks:threads:kernel:)``.
+@usableFromInline
+package protocol TaskKernel {
+    func callAsFunction(task: Int)
+}
+
+/// Splits `0..<count` into contiguous chunks and runs `kernel` on each chunk in parallel on up
+/// to `threads` threads (``ParallelConfiguration/threads`` unless pinned, as the tests do);
+/// below `minimumPerThread` elements per chunk it runs `kernel(0..<count)` inline.
 ///
 /// Element-wise optimizer kernels are memory (or divider) bound, so on a vector of millions of
 /// elements a second core adds throughput; on small vectors waking a thread would cost more
@@ -14,46 +29,86 @@ import Foundation
 /// two of Doubles); for large n there are four chunks per thread, claimed dynamically by the
 /// calling thread and a persistent pool of ``ParallelConfiguration/threads`` − 1 worker
 /// threads started on first use. When the pool is already busy (a concurrent or nested call),
-/// the call runs `body(0..<count)` inline on its own thread instead of waiting.
+/// the call runs `kernel(0..<count)` inline on its own thread instead of waiting.
 ///
-/// - Complexity: O(1) dispatch overhead plus the work of `body`: one broadcast, one wake-up per
-///   worker, one short lock per chunk, and one 32-byte heap allocation per threaded call (the
-///   escape check of `withoutActuallyEscaping`, which hands the non-escaping `body` to the
-///   workers); calls below 2 × `minimumPerThread` elements run inline and allocate nothing.
+/// The kernel is handed to the workers as a pointer to the caller's stack and a non-capturing
+/// function specialized for `K`, so a call allocates nothing (where `K` is a concrete type at
+/// the call site, which the optimizers' kernels are).
+///
+/// - Complexity: O(1) dispatch overhead plus the work of `kernel`: one broadcast, one wake-up
+///   per worker and one short lock per chunk; no allocation.
 @inlinable
-public func parallelChunks(count: Int, minimumPerThread: Int = ParallelConfiguration.minimumPerThread,
-                           _ body: (Range<Int>) -> Void) {
-    let workers = Swift.min(ParallelConfiguration.threads, count / Swift.max(minimumPerThread, 1))
+package func parallelChunks<K: ChunkKernel>(count: Int, minimumPerThread: Int = ParallelConfiguration.minimumPerThread,
+                                            threads: Int = ParallelConfiguration.threads, _ kernel: K) {
+    let workers = Swift.min(threads, count / Swift.max(minimumPerThread, 1))
     if workers <= 1 {
-        body(0..<count)
+        kernel(0..<count)
         return
     }
     // A few chunks per thread, claimed dynamically: on a shared machine a thread that loses
     // its core for a while does not hold up the whole step.
     let tasks = count / (workers * 4) >= 8192 ? workers * 4 : workers
     let chunk = ((count + tasks - 1) / tasks + 63) & ~63
-    let ran = ChunkWorkerPool.shared.run(tasks: tasks, threads: workers) { w in
-        let start = w * chunk
-        let end = Swift.min(start + chunk, count)
-        if start < end { body(start..<end) }
-    }
-    if !ran { body(0..<count) }
+    let job = ChunkedKernel(kernel: kernel, chunk: chunk, count: count)
+    if !ChunkWorkerPool.shared.run(tasks: tasks, threads: workers, kernel: job) { kernel(0..<count) }
 }
 
-/// Process-wide settings of ``parallelChunks(count:minimumPerThread:_:)``.
-public enum ParallelConfiguration {
-    /// Threads used for element-wise kernels: the active processor count. Set it before the
-    /// first parallel call; the pool grows if it is raised later.
-    public nonisolated(unsafe) static var threads: Int = ProcessInfoCores.active
+/// Task k of a chunked kernel: the elements `k·chunk ..< min((k + 1)·chunk, count)`.
+@usableFromInline
+struct ChunkedKernel<K: ChunkKernel>: TaskKernel {
+    @usableFromInline let kernel: K
+    @usableFromInline let chunk: Int
+    @usableFromInline let count: Int
+    @inlinable init(kernel: K, chunk: Int, count: Int) { self.kernel = kernel; self.chunk = chunk; self.count = count }
+    @inlinable func callAsFunction(task w: Int) {
+        let start = w * chunk
+        let end = Swift.min(start + chunk, count)
+        if start < end { kernel(start..<end) }
+    }
+}
+
+/// ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)`` for a closure (the benchmark's stream
+/// kernel). Handing a non-escaping closure to the workers costs one 32-byte heap allocation per
+/// threaded call (the escape check of `withoutActuallyEscaping`); the optimizers use the
+/// ``ChunkKernel`` form, which allocates nothing.
+/// - Complexity: as the kernel form, plus that allocation when more than one thread runs.
+@inlinable
+package func parallelChunks(count: Int, minimumPerThread: Int = ParallelConfiguration.minimumPerThread,
+                            _ body: (Range<Int>) -> Void) {
+    let workers = Swift.min(ParallelConfiguration.threads, count / Swift.max(minimumPerThread, 1))
+    if workers <= 1 {
+        body(0..<count)
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        parallelChunks(count: count, minimumPerThread: minimumPerThread, ClosureKernel(body: body))
+    }
+}
+
+@usableFromInline
+struct ClosureKernel: ChunkKernel {
+    @usableFromInline let body: (Range<Int>) -> Void
+    @inlinable init(body: @escaping (Range<Int>) -> Void) { self.body = body }
+    @inlinable func callAsFunction(_ range: Range<Int>) { body(range) }
+}
+
+/// Process-wide settings of ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)``. Set them
+/// before the first parallel call, from one thread (the benchmark and the tests do); they are
+/// read without synchronization on every step.
+@usableFromInline
+package enum ParallelConfiguration {
+    /// Threads used for element-wise kernels: the active processor count. The pool grows if it
+    /// is raised later.
+    @usableFromInline nonisolated(unsafe) package static var threads: Int = ProcessInfoCores.active
     /// Below this many elements per thread a kernel runs on one thread.
-    public nonisolated(unsafe) static var minimumPerThread: Int = 1 << 16
+    @usableFromInline nonisolated(unsafe) package static var minimumPerThread: Int = 1 << 16
 }
 
 @usableFromInline enum ProcessInfoCores {
     @usableFromInline static let active = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
 }
 
-/// The persistent worker threads behind ``parallelChunks(count:minimumPerThread:_:)``: one
+/// The persistent worker threads behind ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)``: one
 /// mutex and two condition variables allocated once; a job is published by bumping a
 /// generation counter under the mutex. Workers block (no spinning) between jobs, so an idle
 /// process uses no CPU.
@@ -68,7 +123,8 @@ final class ChunkWorkerPool: @unchecked Sendable {
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     // Guarded by `mutex`.
     private var generation: UInt64 = 0
-    private var job: ((Int) -> Void)?
+    private var invoke: (@Sendable (UnsafeRawPointer, Int) -> Void)?
+    private var context: UnsafeRawPointer?
     private var active = 0
     private var pending = 0
     private var nextTask = 0
@@ -82,39 +138,49 @@ final class ChunkWorkerPool: @unchecked Sendable {
         pthread_cond_init(done, nil)
     }
 
-    /// Runs `body(k)` once for every k in 0..<tasks on the calling thread and `threads` − 1 pool
-    /// threads, which claim the tasks in order; returns when all have finished. Returns false
-    /// without running anything when the pool is in use by another call.
+    /// Runs `kernel(task: k)` once for every k in 0..<tasks on the calling thread and
+    /// `threads` − 1 pool threads, which claim the tasks in order; returns when all have
+    /// finished. Returns false without running anything when the pool is in use by another call
+    /// (a concurrent or nested call), so the caller runs the work itself.
+    ///
+    /// The workers see `kernel` through a pointer to this frame and a function with no captures
+    /// (specialized for `K`), so nothing is allocated.
+    @inlinable
+    func run<K: TaskKernel>(tasks: Int, threads: Int, kernel: K) -> Bool {
+        withUnsafePointer(to: kernel) { pointer in
+            run(tasks: tasks, threads: threads, context: UnsafeRawPointer(pointer)) { raw, k in
+                raw.assumingMemoryBound(to: K.self).pointee(task: k)
+            }
+        }
+    }
+
+    /// The type-erased form: `invoke(context, k)` for every task k.
     @usableFromInline
-    func run(tasks: Int, threads: Int, _ body: (Int) -> Void) -> Bool {
+    func run(tasks: Int, threads: Int, context: UnsafeRawPointer,
+             invoke: @escaping @Sendable (UnsafeRawPointer, Int) -> Void) -> Bool {
         guard pthread_mutex_trylock(callerMutex) == 0 else { return false }
         defer { pthread_mutex_unlock(callerMutex) }
         startThreads(upTo: threads - 1)
-        withoutActuallyEscaping(body) { body in
-            pthread_mutex_lock(mutex)
-            job = body
-            taskCount = tasks
-            nextTask = 0
-            active = threads - 1
-            pending = threads - 1
-            generation &+= 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
+        pthread_mutex_lock(mutex)
+        self.invoke = invoke
+        self.context = context
+        taskCount = tasks
+        nextTask = 0
+        // Fewer workers when a thread could not be created; the caller claims the rest.
+        active = Swift.min(threads - 1, started)
+        pending = active
+        generation &+= 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
 
-            while let k = claim() { body(k) }
+        while let k = claim() { invoke(context, k) }
 
-            pthread_mutex_lock(mutex)
-            while pending > 0 { pthread_cond_wait(done, mutex) }
-            job = nil
-            pthread_mutex_unlock(mutex)
-        }
+        pthread_mutex_lock(mutex)
+        while pending > 0 { pthread_cond_wait(done, mutex) }
+        self.invoke = nil
+        self.context = nil
+        pthread_mutex_unlock(mutex)
         return true
-    }
-
-    /// Runs `body(w)` for w in 0..<workers, one task per thread.
-    @usableFromInline
-    func run(workers: Int, _ body: (Int) -> Void) -> Bool {
-        run(tasks: workers, threads: workers, body)
     }
 
     /// The next unclaimed task, or nil.
@@ -143,7 +209,12 @@ final class ChunkWorkerPool: @unchecked Sendable {
                 #endif
                 context.pool.workerLoop(index: context.index, seen: context.seen)  // never returns
             }, context)
-            precondition(rc == 0, "parallelChunks: pthread_create failed with \(rc)")
+            guard rc == 0 else {
+                // No thread (resource limit): release the context and run with those we have.
+                Unmanaged<WorkerContext>.fromOpaque(context).release()
+                started -= 1
+                return
+            }
             pthread_detach(thread)
         }
     }
@@ -161,14 +232,9 @@ final class ChunkWorkerPool: @unchecked Sendable {
         while true {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
-            guard index <= active, job != nil else { continue }
-            do {
-                // The copy of the job is released before `pending` drops, so the caller's
-                // `withoutActuallyEscaping` never sees it escape.
-                let body = job!
-                pthread_mutex_unlock(mutex)
-                while let k = claim() { body(k) }
-            }
+            guard index <= active, let invoke, let context else { continue }
+            pthread_mutex_unlock(mutex)
+            while let k = claim() { invoke(context, k) }
             pthread_mutex_lock(mutex)
             pending -= 1
             if pending == 0 { pthread_cond_signal(done) }

@@ -10,14 +10,15 @@
 ///
 /// G, a and b start at 0. Defaults η = 1e-2, ρ = 0.99, ε = 1e-8, μ = 0, centered false,
 /// λ = 0: PyTorch's `torch.optim.RMSprop(lr:, alpha: ρ, eps:, weight_decay:, momentum:,
-/// centered:, maximize:)`, whose single-tensor implementation it matches. PyTorch updates a
-/// with `lerp`, the same value up to rounding.
+/// centered:, maximize:)`, whose single-tensor implementation it matches formula for formula:
+/// a is updated with torch's `lerp` (a + (1 − ρ)(g − a)), and 1 − ρ is computed in `Double` and
+/// rounded once, as torch computes it on the Python float.
 ///
 /// Kernel: one fused pass over θ, g, G (and a, b when their options are on), split across the
-/// cores for large n; no allocation after the first step (a and b are allocated on the first
-/// step that uses them).
+/// cores for large n, one loop specialized per combination of options; no allocation after the
+/// first step (a and b are allocated on the first step that uses them).
 /// - Complexity: O(n) per step.
-public struct RMSProp<Scalar: BLASScalar>: Optimizer {
+public struct RMSProp<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
     public static var kind: String { "rmsprop" }
 
     /// η ≥ 0. Default 1e-2.
@@ -74,10 +75,7 @@ public struct RMSProp<Scalar: BLASScalar>: Optimizer {
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
     }
 
-    public func validateState() throws {
-        try checkState(stepCount: t, skippedSteps: skipped, count: stateCount,
-                       required: ["G": G.count], optional: ["a": a.count, "b": b.count])
-    }
+    public func validateState() throws { try validateCoreState() }
 
     public var stateCount: Int? { t == 0 && G.isEmpty ? nil : G.count }
 
@@ -91,70 +89,89 @@ public struct RMSProp<Scalar: BLASScalar>: Optimizer {
 
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
-            skipped += 1
-            return
-        }
-        let n = parameters.count
+        try coreStep(parameters, gradient: gradient, parameterScale: 1)
+    }
+
+    @inlinable
+    public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
+                              parameterScale: Scalar) throws {
+        try coreStep(parameters, gradient: gradient, parameterScale: parameterScale)
+    }
+
+    // MARK: Core
+
+    @inlinable var coupledWeightDecay: Scalar { weightDecay }
+    @usableFromInline var stateBuffers: [StateBuffer<Scalar>] {
+        [StateBuffer("G", G), StateBuffer("a", a, required: false), StateBuffer("b", b, required: false)]
+    }
+
+    @inlinable
+    mutating func prepareState(count n: Int) {
         if stateCount == nil { G = Array(repeating: 0, count: n) }
         if centered && a.count != n { a = Array(repeating: 0, count: n) }
         if momentum > 0 && b.count != n { b = Array(repeating: 0, count: n) }
-        t += 1
-        guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
-        let lr = learningRate, r = rho, eps = epsilon, mu = momentum, wd = weightDecay
-        let sign: Scalar = maximize ? -1 : 1
+    }
+
+    @inlinable
+    mutating func run(_ pass: ElementPass<Scalar>) {
+        let lr = learningRate, r = rho, w = oneMinus(rho), eps = epsilon, mu = momentum
         let isCentered = centered, hasMomentum = momentum > 0
         G.withUnsafeMutableBufferPointer { Gb in
             a.withUnsafeMutableBufferPointer { ab in
                 b.withUnsafeMutableBufferPointer { bb in
-                    let G = Gb.baseAddress!
+                    let slots = StateSlots(Gb.baseAddress!, ab.baseAddress, bb.baseAddress)
                     switch (isCentered, hasMomentum) {
                     case (false, false):
-                        parallelChunks(count: n) { range in
-                            for i in range {
-                                let gi = sign * g[i] + wd * p[i]
-                                let Gi = r * G[i] + (1 - r) * gi * gi
-                                G[i] = Gi
-                                p[i] = p[i] - lr * gi / (Gi.nonNegativeSquareRoot + eps)
-                            }
-                        }
+                        pass.run(RMSPropRule<Scalar, FlagOff, FlagOff>(lr, r, w, eps, mu), slots)
                     case (true, false):
-                        let a = ab.baseAddress!
-                        parallelChunks(count: n) { range in
-                            for i in range {
-                                let gi = sign * g[i] + wd * p[i]
-                                let Gi = r * G[i] + (1 - r) * gi * gi
-                                let ai = r * a[i] + (1 - r) * gi
-                                G[i] = Gi; a[i] = ai
-                                p[i] = p[i] - lr * gi / ((Gi - ai * ai).squareRoot() + eps)
-                            }
-                        }
+                        pass.run(RMSPropRule<Scalar, FlagOn, FlagOff>(lr, r, w, eps, mu), slots)
                     case (false, true):
-                        let b = bb.baseAddress!
-                        parallelChunks(count: n) { range in
-                            for i in range {
-                                let gi = sign * g[i] + wd * p[i]
-                                let Gi = r * G[i] + (1 - r) * gi * gi
-                                let bi = mu * b[i] + gi / (Gi.nonNegativeSquareRoot + eps)
-                                G[i] = Gi; b[i] = bi
-                                p[i] = p[i] - lr * bi
-                            }
-                        }
+                        pass.run(RMSPropRule<Scalar, FlagOff, FlagOn>(lr, r, w, eps, mu), slots)
                     case (true, true):
-                        let a = ab.baseAddress!, b = bb.baseAddress!
-                        parallelChunks(count: n) { range in
-                            for i in range {
-                                let gi = sign * g[i] + wd * p[i]
-                                let Gi = r * G[i] + (1 - r) * gi * gi
-                                let ai = r * a[i] + (1 - r) * gi
-                                let bi = mu * b[i] + gi / ((Gi - ai * ai).squareRoot() + eps)
-                                G[i] = Gi; a[i] = ai; b[i] = bi
-                                p[i] = p[i] - lr * bi
-                            }
-                        }
+                        pass.run(RMSPropRule<Scalar, FlagOn, FlagOn>(lr, r, w, eps, mu), slots)
                     }
                 }
             }
+        }
+    }
+}
+
+/// torch's single-tensor RMSprop, per element. Slots: G, a (centered), b (momentum).
+///
+///     G ← ρ G + w g²                     (w = 1 − ρ)
+///     a ← lerp(a, g, w),  D = √(G − a²) + ε   (centered)
+///                         D = √G + ε          (otherwise)
+///     b ← μ b + g / D,  θ ← θ − η b          (momentum)
+///     θ ← θ − η g / D                         (otherwise)
+@usableFromInline
+struct RMSPropRule<Scalar: BLASScalar, Centered: StaticFlag, WithMomentum: StaticFlag>: ElementRule {
+    @usableFromInline let learningRate, rho, weight, epsilon, momentum: Scalar
+    @inlinable init(_ learningRate: Scalar, _ rho: Scalar, _ weight: Scalar, _ epsilon: Scalar, _ momentum: Scalar) {
+        self.learningRate = learningRate; self.rho = rho; self.weight = weight
+        self.epsilon = epsilon; self.momentum = momentum
+    }
+    @inlinable
+    func update(_ theta: inout Scalar, _ g: Scalar, _ state: StateSlots<Scalar>, _ i: Int) {
+        let G = state.first
+        let Gi = rho * G[i] + weight * g * g
+        G[i] = Gi
+        let denominator: Scalar
+        if Centered.isOn {
+            let a = state.second
+            let ai = torchLerp(a[i], g, weight: weight)
+            a[i] = ai
+            // Not nonNegativeSquareRoot: G − a² < 0 by rounding gives NaN, as in torch.
+            denominator = (Gi - ai * ai).squareRoot() + epsilon
+        } else {
+            denominator = Gi.nonNegativeSquareRoot + epsilon
+        }
+        if WithMomentum.isOn {
+            let b = state.third
+            let bi = momentum * b[i] + g / denominator
+            b[i] = bi
+            theta = theta - learningRate * bi
+        } else {
+            theta = theta - learningRate * g / denominator
         }
     }
 }

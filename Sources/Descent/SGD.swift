@@ -7,10 +7,11 @@
 /// defaults included (η = 1e-3, λ = 0).
 /// For momentum see ``Momentum``.
 ///
-/// Kernel: without weight decay and maximize the whole update is one BLAS `axpy`
-/// (θ ← −η g + θ, threaded by OpenBLAS on large vectors); otherwise one fused pass.
+/// Kernel: one fused pass θ ← θ − η g, split across the cores for large n. (Not BLAS `axpy`:
+/// OpenBLAS fuses −η g + θ into one rounding, torch's formula rounds the product first, and the
+/// fused pass is as fast, both being bound by memory.)
 /// - Complexity: O(n) per step, reading θ and g and writing θ; no allocation.
-public struct SGD<Scalar: BLASScalar>: Optimizer {
+public struct SGD<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
     public static var kind: String { "sgd" }
 
     /// η ≥ 0. Default 1e-3, PyTorch's default since 2.2 (optax's `sgd` takes it as an argument).
@@ -40,9 +41,7 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
     }
 
-    public func validateState() throws {
-        try checkState(stepCount: t, skippedSteps: skipped, count: nil, required: [:])
-    }
+    public func validateState() throws { try validateCoreState() }
 
     public var stateCount: Int? { nil }
 
@@ -53,24 +52,34 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
 
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
-        guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
-            skipped += 1
-            return
-        }
-        t += 1
-        let n = parameters.count
-        guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
-        let lr = learningRate, wd = weightDecay
-        if wd == 0 && !maximize {
-            Scalar.axpy(count: n, alpha: -lr, x: g, incx: 1, y: p, incy: 1)
-            return
-        }
-        let sign: Scalar = maximize ? -1 : 1
-        parallelChunks(count: n) { r in
-            for i in r {
-                let d = sign * g[i] + wd * p[i]
-                p[i] -= lr * d
-            }
-        }
+        try coreStep(parameters, gradient: gradient, parameterScale: 1)
+    }
+
+    @inlinable
+    public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
+                              parameterScale: Scalar) throws {
+        try coreStep(parameters, gradient: gradient, parameterScale: parameterScale)
+    }
+
+    // MARK: Core
+
+    @inlinable var coupledWeightDecay: Scalar { weightDecay }
+    @inlinable mutating func prepareState(count: Int) {}
+    @usableFromInline var stateBuffers: [StateBuffer<Scalar>] { [] }
+
+    @inlinable
+    mutating func run(_ pass: ElementPass<Scalar>) {
+        pass.run(SGDRule(learningRate: learningRate), StateSlots(pass.parameters))
+    }
+}
+
+/// θ ← θ − η g.
+@usableFromInline
+struct SGDRule<Scalar: BLASScalar>: ElementRule {
+    @usableFromInline let learningRate: Scalar
+    @inlinable init(learningRate: Scalar) { self.learningRate = learningRate }
+    @inlinable
+    func update(_ theta: inout Scalar, _ g: Scalar, _ state: StateSlots<Scalar>, _ i: Int) {
+        theta = theta - learningRate * g
     }
 }

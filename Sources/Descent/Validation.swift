@@ -1,18 +1,20 @@
-/// Hyperparameter checks shared by the optimizers. Each throws
-/// ``OptimizerError/invalidHyperparameter(name:value:requirement:)`` naming the value.
-public enum Hyperparameter {
-    @inlinable public static func nonNegative<S: BLASScalar>(_ name: String, _ v: S) throws {
+/// Hyperparameter checks shared by the optimizers and the training loop's schedules (in this
+/// package only). Each throws ``OptimizerError/invalidHyperparameter(name:value:requirement:)``
+/// naming the value.
+@usableFromInline
+package enum Hyperparameter {
+    @inlinable package static func nonNegative<S: BLASScalar>(_ name: String, _ v: S) throws {
         guard v >= 0, v.isFinite else { throw OptimizerError.invalidHyperparameter(name: name, value: "\(v)", requirement: "finite and ≥ 0") }
     }
-    @inlinable public static func positive<S: BLASScalar>(_ name: String, _ v: S) throws {
+    @inlinable package static func positive<S: BLASScalar>(_ name: String, _ v: S) throws {
         guard v > 0, v.isFinite else { throw OptimizerError.invalidHyperparameter(name: name, value: "\(v)", requirement: "finite and > 0") }
     }
     /// 0 ≤ v < 1.
-    @inlinable public static func halfOpenUnit<S: BLASScalar>(_ name: String, _ v: S) throws {
+    @inlinable package static func halfOpenUnit<S: BLASScalar>(_ name: String, _ v: S) throws {
         guard v >= 0, v < 1 else { throw OptimizerError.invalidHyperparameter(name: name, value: "\(v)", requirement: "in [0, 1)") }
     }
     /// 0 ≤ v ≤ 1.
-    @inlinable public static func closedUnit<S: BLASScalar>(_ name: String, _ v: S) throws {
+    @inlinable package static func closedUnit<S: BLASScalar>(_ name: String, _ v: S) throws {
         guard v >= 0, v <= 1 else { throw OptimizerError.invalidHyperparameter(name: name, value: "\(v)", requirement: "in [0, 1]") }
     }
 }
@@ -25,7 +27,7 @@ import Dispatch
 ///
 /// - Complexity: O(n) reads of the gradient when the policy looks at it, O(1) otherwise.
 @inlinable
-public func checkStepInputs<S: BLASScalar>(
+func checkStepInputs<S: BLASScalar>(
     parameters: Int, gradient: UnsafeBufferPointer<S>, stateCount: Int?, policy: NonFiniteGradientPolicy
 ) throws -> Bool {
     guard gradient.count == parameters else {
@@ -70,17 +72,29 @@ func anyExponentAllOnes<W: FixedWidthInteger & UnsignedInteger>(_ p: UnsafePoint
     let chunks = Swift.max(1, Swift.min(ParallelConfiguration.threads, n / Swift.max(ParallelConfiguration.minimumPerThread, 1)))
     if chunks == 1 { return anyExponentAllOnes(p, 0..<n, mask: mask) }
     return withUnsafeTemporaryAllocation(of: Bool.self, capacity: chunks) { found in
-        let chunk = (n + chunks - 1) / chunks
-        let out = found.baseAddress!
         // The pool behind parallelChunks (concurrentPerform made 3 heap allocations per call).
-        func scan(_ w: Int) {
-            let r = (w * chunk)..<Swift.min(n, (w + 1) * chunk)
-            out[w] = r.isEmpty ? false : anyExponentAllOnes(p, r, mask: mask)
-        }
-        if !ChunkWorkerPool.shared.run(workers: chunks, scan) {
-            for w in 0..<chunks { scan(w) }
+        let scan = ExponentScan(words: p, count: n, chunk: (n + chunks - 1) / chunks, mask: mask, found: found.baseAddress!)
+        if !ChunkWorkerPool.shared.run(tasks: chunks, threads: chunks, kernel: scan) {
+            for w in 0..<chunks { scan(task: w) }
         }
         return found.contains(true)
+    }
+}
+
+/// Task w scans chunk w of the words and stores whether it found a non-finite one.
+@usableFromInline
+struct ExponentScan<W: FixedWidthInteger & UnsignedInteger>: TaskKernel {
+    @usableFromInline let words: UnsafePointer<W>
+    @usableFromInline let count: Int
+    @usableFromInline let chunk: Int
+    @usableFromInline let mask: W
+    @usableFromInline let found: UnsafeMutablePointer<Bool>
+    @inlinable init(words: UnsafePointer<W>, count: Int, chunk: Int, mask: W, found: UnsafeMutablePointer<Bool>) {
+        self.words = words; self.count = count; self.chunk = chunk; self.mask = mask; self.found = found
+    }
+    @inlinable func callAsFunction(task w: Int) {
+        let r = (w * chunk)..<Swift.min(count, (w + 1) * chunk)
+        found[w] = r.isEmpty ? false : anyExponentAllOnes(words, r, mask: mask)
     }
 }
 
@@ -101,7 +115,7 @@ extension Optimizer {
     /// ``stateCount`` and ``nonFiniteGradientPolicy``. Returns `false` when the step must be
     /// skipped (a non-finite gradient under ``NonFiniteGradientPolicy/skipStep``).
     @inlinable
-    public func admitsStep(parameterCount: Int, gradient: UnsafeBufferPointer<Scalar>) throws -> Bool {
+    func admitsStep(parameterCount: Int, gradient: UnsafeBufferPointer<Scalar>) throws -> Bool {
         try validate()
         return try checkStepInputs(parameters: parameterCount, gradient: gradient, stateCount: stateCount,
                                    policy: nonFiniteGradientPolicy)

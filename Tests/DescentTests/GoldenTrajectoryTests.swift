@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// PyTorch's recorded trajectories (`Tests/Fixtures/torch_optim.json`, written by
-/// `scripts/reference/torch_optim.py`: torch float64, single-tensor implementations).
+/// `scripts/reference/torch_optim.py`: torch float64 and float32, single-tensor
+/// implementations, default CPU kernels so that every operation is rounded once).
 /// Each case's recorded raw gradients are fed to our optimizer and every θ_t must match.
 @Suite("Golden trajectories from torch.optim")
 struct GoldenTrajectoryTests {
@@ -38,6 +39,8 @@ struct GoldenTrajectoryTests {
         var source: String
         var problems: [String: Problem]
         var cases: [Case]
+        var floatCases: [Case]
+        enum CodingKeys: String, CodingKey { case source, problems, cases, floatCases = "float_cases" }
     }
 
     static let fixture: Fixture = {
@@ -124,23 +127,69 @@ struct GoldenTrajectoryTests {
     @Test func fixtureCoversEveryOptimizer() {
         let names = Set(Self.fixture.cases.map(\.optimizer))
         #expect(names == ["sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam", "adamw"])
+        #expect(Self.fixture.floatCases.map(\.name) == Self.fixture.cases.map(\.name))
         for c in Self.fixture.cases {
             #expect(c.trajectory.count == c.steps + 1 && c.gradients.count == c.steps, "\(c.name)")
         }
     }
 
-    /// Double: every θ_t within 1e-10 (normwise relative) of PyTorch's.
+    /// Where Descent's kernel is not torch's formula, or rounds differently, and by how much.
+    /// Momentum keeps the lecture's velocity form (v ← μv − ηg), equal to torch's buffer form
+    /// only up to rounding; the two others are single last-bit differences whose source in
+    /// torch's kernels is not identified (docs/optimizers.md, "PyTorch parity").
+    static let doubleExceptions: [String: UInt64] = [
+        "adamw_defaults_lr_rosenbrock": 1,
+        "rmsprop_defaults_least_squares": 32,
+    ]
+
+    /// The distance in units in the last place between two values of one type.
+    static func ulps<S: BLASScalar>(_ a: S, _ b: S) -> UInt64 {
+        let x = a.bitPattern, y = b.bitPattern
+        return x > y ? x - y : y - x
+    }
+
+    /// Double: every θ_t bit for bit equal to torch's (default CPU kernels, each operation
+    /// rounded once), except Momentum (1e-10 relative) and the listed cases (their ulp bound).
     @Test(arguments: fixture.cases) func matchesPyTorchInDouble(_ c: Case) throws {
         let ours = try Self.run(c, as: Double.self)
         for (t, (x, r)) in zip(ours, c.trajectory).enumerated() {
-            let err = Support.relativeError(x, r)
-            #expect(err <= 1e-10, "\(c.name) θ_\(t): relative error \(err)")
-            if err > 1e-10 { break }
+            if c.optimizer == "momentum" {
+                let err = Support.relativeError(x, r)
+                #expect(err <= 1e-10, "\(c.name) θ_\(t): relative error \(err)")
+                if err > 1e-10 { break }
+                continue
+            }
+            let worst = zip(x, r).map { Self.ulps($0, $1) }.max() ?? 0
+            let bound = Self.doubleExceptions[c.name] ?? 0
+            #expect(worst <= bound, "\(c.name) θ_\(t): \(worst) ulp from torch (allowed \(bound))")
+            if worst > bound { break }
         }
     }
 
-    /// Float follows the same path: the recorded gradients do not depend on our rounding, so
-    /// only the optimizer's own Float arithmetic separates the two.
+    /// Every listed exception still differs (so the list does not go stale).
+    @Test func doubleExceptionsAreReal() throws {
+        for (name, _) in Self.doubleExceptions {
+            let c = try #require(Self.fixture.cases.first { $0.name == name })
+            let ours = try Self.run(c, as: Double.self)
+            #expect(zip(ours, c.trajectory).contains { !Support.bitIdentical($0, $1.map { $0 }) }, "\(name)")
+        }
+    }
+
+    /// Float against torch's float32 run on its own float32 gradients: within 1e-5 relative.
+    /// Not bit for bit: Descent's Float optimizer holds its hyperparameters as Float (ρ = 0.99
+    /// becomes 0.9900000095), so 1 − ρ and the bias corrections start from another value than
+    /// torch's Python doubles (docs/optimizers.md gives the measured ulp distances).
+    @Test(arguments: fixture.floatCases) func followsPyTorchFloat32(_ c: Case) throws {
+        let ours = try Self.run(c, as: Float.self)
+        for (t, (x, r)) in zip(ours, c.trajectory).enumerated() {
+            let err = Support.relativeError(x, r)
+            #expect(err <= 1e-5, "\(c.name) θ_\(t): relative error \(err)")
+            if err > 1e-5 { break }
+        }
+    }
+
+    /// Float follows the float64 path as well: the recorded gradients do not depend on our
+    /// rounding, so only the optimizer's own Float arithmetic separates the two.
     @Test(arguments: fixture.cases) func followsPyTorchInFloat(_ c: Case) throws {
         let ours = try Self.run(c, as: Float.self)
         for (t, (x, r)) in zip(ours, c.trajectory).enumerated() {

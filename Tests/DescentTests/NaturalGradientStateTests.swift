@@ -94,7 +94,7 @@ import Testing
         }
         #expect(throws: OptimizerError.self) { _ = try Adam<S>(checkpoint: data) }
         // A truncated factor buffer is refused on decoding.
-        var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var json = try #require(try JSONSerialization.jsonObject(with: NaturalGradient<S>(checkpoint: data).checkpoint(format: .json)) as? [String: Any])
         var state = try #require(json["optimizer"] as? [String: Any])
         for key in ["dense", "lowRank", "diagonal"] {
             guard var solver = state[key] as? [String: Any], let factor = solver["factor"] as? [Any], !factor.isEmpty else { continue }

@@ -143,7 +143,7 @@ import Testing
             var theta: [S] = randomVector(n, &rng)
             try opt.setCurvature(c)
             try opt.step(&theta, gradient: randomVector(n, &rng))
-            let data = try opt.checkpoint()
+            let data = try opt.checkpoint(format: .json)
             _ = try NaturalGradient<S>(checkpoint: data)
             try expectRefused(S.self, data, "\(key): count deleted") { $0["count"] = nil }
             try expectRefused(S.self, data, "\(key): count changed") { $0["count"] = n - 1 }

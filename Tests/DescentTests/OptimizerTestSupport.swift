@@ -10,6 +10,10 @@ enum OptimizerTestSupport {
         var testDescription: String { rawValue }
     }
 
+    /// The two precisions every generic test runs in, as Swift Testing arguments: a test takes
+    /// `any BLASScalar.Type` and passes it to a generic function, which opens it.
+    static let precisions: [any BLASScalar.Type] = [Float.self, Double.self]
+
     /// Relative tolerance against a scalar reference computed in Double.
     static func tolerance<S: BLASScalar>(_: S.Type) -> Double { S.self == Double.self ? 1e-12 : 1e-5 }
 
@@ -88,7 +92,7 @@ extension OptimizerTestSupport {
 
     /// The checkpoint's JSON object, for comparisons that ignore one counter.
     static func checkpointObject<O: Optimizer>(_ o: O, dropping keys: [String] = []) throws -> NSDictionary {
-        let object = try JSONSerialization.jsonObject(with: o.checkpoint()) as! [String: Any]
+        let object = try JSONSerialization.jsonObject(with: o.checkpoint(format: .json)) as! [String: Any]
         var inner = object["optimizer"] as! [String: Any]
         for k in keys { inner[k] = nil }
         var outer = object

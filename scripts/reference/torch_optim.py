@@ -4,7 +4,19 @@
 Writes ``Tests/Fixtures/torch_optim.json``.
 
 Every case runs the *single-tensor* torch implementation (``foreach=False``,
-and ``fused=False`` where the constructor accepts it) in float64 on CPU.
+and ``fused=False`` where the constructor accepts it) on CPU, in float64
+(``cases``) and again in float32 (``float_cases``: gradients, trajectory and
+loss all float32, rounded to float32 exactly as torch holds them).
+
+CPU capability
+--------------
+The script pins ``ATEN_CPU_CAPABILITY=default`` before importing torch. With
+the AVX2/AVX512 kernels torch contracts ``a + w * b`` into fused multiply-adds
+(``add(alpha=)``, ``lerp``, ...), so its last bit depends on the machine; the
+default kernels round every operation of the formula separately, which is the
+formula's own value and what Descent's kernels compute (Swift does not contract
+floating-point expressions). Descent's tests assert bit-for-bit equality with
+these trajectories wherever its kernel uses torch's formula.
 
 Problems
 --------
@@ -59,8 +71,11 @@ import math
 import os
 import sys
 
-import numpy as np
-import torch
+# Must be set before torch is imported (see "CPU capability" above).
+os.environ["ATEN_CPU_CAPABILITY"] = "default"
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "torch_optim.json")
@@ -92,7 +107,7 @@ def rosenbrock(theta: torch.Tensor) -> torch.Tensor:
 
 
 def least_squares(theta: torch.Tensor) -> torch.Tensor:
-    r = _A_t @ theta - _b_t
+    r = _A_t.to(theta.dtype) @ theta - _b_t.to(theta.dtype)
     return (r * r).sum() / (2.0 * LS_M)
 
 
@@ -261,9 +276,9 @@ for p, lr_sgd, lr_mom, lr_ada, lr_rms, lr_adam in [
     add("weight_decay", "adamw", adamw(lr_adam, weightDecay=WD), p)
 
 
-def run_case(optimizer, opts, problem, steps):
+def run_case(optimizer, opts, problem, steps, dtype=DTYPE):
     loss_fn, x0, _ = PROBLEMS[problem]
-    theta = torch.tensor(x0, dtype=DTYPE, requires_grad=True)
+    theta = torch.tensor(x0, dtype=dtype, requires_grad=True)
     opt = make_torch_optimizer(optimizer, opts, [theta])
     trajectory, gradients, losses = [], [], []
     for _ in range(steps):
@@ -280,15 +295,16 @@ def run_case(optimizer, opts, problem, steps):
     return trajectory, gradients, losses
 
 
-def main() -> int:
+def record(dtype):
+    """Runs every case in `dtype`; float32 values are exact in the JSON (float64 holds them)."""
     cases = []
     for name, optimizer, opts, problem, steps in CASES:
-        traj, grads, losses = run_case(optimizer, opts, problem, steps)
+        traj, grads, losses = run_case(optimizer, opts, problem, steps, dtype)
         flat = [v for row in traj for v in row] + [v for row in grads for v in row] + losses
         if not all(math.isfinite(v) for v in flat):
-            raise SystemExit(f"non-finite values in case {name}")
+            raise SystemExit(f"non-finite values in case {name} ({dtype})")
         if traj[0] == traj[-1]:
-            raise SystemExit(f"case {name} did not move")
+            raise SystemExit(f"case {name} did not move ({dtype})")
         cases.append({
             "name": name,
             "optimizer": optimizer,
@@ -299,8 +315,17 @@ def main() -> int:
             "gradients": grads,
             "loss": losses,
         })
+    return cases
+
+
+def main() -> int:
+    if torch.backends.cpu.get_cpu_capability() != "DEFAULT":
+        raise SystemExit("ATEN_CPU_CAPABILITY=default did not take effect")
+    cases = record(DTYPE)
+    float_cases = record(torch.float32)
     doc = {
-        "source": f"torch {torch.__version__}, float64, foreach=False",
+        "source": f"torch {torch.__version__}, float64 (cases) and float32 (float_cases), "
+                  "foreach=False, ATEN_CPU_CAPABILITY=default",
         "problems": {
             "rosenbrock": {
                 "description": "f(x,y) = (1-x)^2 + 100 (y - x^2)^2",
@@ -318,12 +343,15 @@ def main() -> int:
             },
         },
         "cases": cases,
+        "float_cases": float_cases,
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as fh:
+    tmp = OUT + ".tmp"
+    with open(tmp, "w") as fh:
         json.dump(doc, fh, indent=1, allow_nan=False)
         fh.write("\n")
-    print(f"wrote {os.path.relpath(OUT, ROOT)}: {len(cases)} cases")
+    os.replace(tmp, OUT)
+    print(f"wrote {os.path.relpath(OUT, ROOT)}: {len(cases)} float64 and {len(float_cases)} float32 cases")
     return 0
 
 

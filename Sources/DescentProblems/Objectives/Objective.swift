@@ -61,6 +61,12 @@ public protocol Objective<Scalar>: Sendable {
     /// Fisher derived from ``outputJacobian(at:batch:)`` when `minimize` asks for the exact
     /// Fisher. Nil (default) when it supplies none.
     func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>?
+    /// K-FAC's Kronecker factors A_l, G_l of every fully connected layer at θ on `batch`, in the
+    /// estimation mode `fisher` (``FisherKind/sampled`` draws one target per sample from a
+    /// generator keyed by `seed`, `step` and the sample's index); nil when the objective is
+    /// not a network of fully connected layers (default). See ``KroneckerBlock``.
+    func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                          step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]?
 }
 
 extension Objective {
@@ -68,6 +74,8 @@ extension Objective {
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? { nil }
     public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? { nil }
     public func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>? { nil }
+    public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                 step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? { nil }
 }
 
 // MARK: - Array conveniences

@@ -40,8 +40,13 @@ private func supply<F: Objective, S: SecondOrderOptimizer>(
         }
         try optimizer.updateCurvature(.matrix(unsafeBitCast(curvature, to: Curvature<S.Scalar>.self)))
     case .kronecker:
-        // kfac: objective.kroneckerFactors(at:batch:fisher:step:seed:) once K-FAC's requirement is merged.
-        throw TrainingError.curvatureUnavailable(objective: objective.name, fisher: options.fisher.rawValue)
+        // K-FAC: the layers' factors on the step's batch; the sampled Fisher's draws are keyed by
+        // the loop's step and the seed, so a resumed or distributed run draws the same targets.
+        guard let blocks = objective.kroneckerFactors(at: θ, batch: batch, fisher: options.fisher,
+                                                      step: step, seed: options.seed) else {
+            throw TrainingError.curvatureUnavailable(objective: objective.name, fisher: options.fisher.rawValue)
+        }
+        try optimizer.updateCurvature(.kronecker(unsafeBitCast(blocks, to: [KroneckerBlock<S.Scalar>].self)))
     }
 }
 
