@@ -1,13 +1,15 @@
-/// Errors specific to ``NaturalGradient`` and ``Curvature``. Whenever a step throws one, the
-/// parameters, the step count, λ and the curvature average are as they were before the call.
-public enum NaturalGradientError: Error, Equatable, Sendable, CustomStringConvertible {
+import Foundation
+
+/// Errors specific to ``NaturalGradient`` and ``Curvature``. Whenever a call throws one, the
+/// parameters, the hyperparameters, λ and all state are bit-identical to before the call.
+public enum NaturalGradientError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     /// F + λI was not positive definite for any λ tried: `order` is the order of the first
     /// leading minor LAPACK `potrf` found not positive definite in the last attempt (of the
     /// r × r matrix λI + UUᵀ on the Woodbury path, of the diagonal element for a diagonal
     /// metric), `lastDamping` the last λ tried, `attempts` the number of factorizations.
     case notPositiveDefinite(order: Int, lastDamping: Double, attempts: Int)
-    /// A step must (re)factor the curvature but ``NaturalGradient/setCurvature(_:)`` was not
-    /// called since the last refresh.
+    /// A step must factor the curvature but none is held: call ``NaturalGradient/setCurvature(_:)``
+    /// (or ``NaturalGradient/updateCurvature(_:)``) first.
     case missingCurvature(step: Int)
     /// The curvature's shape does not fit the parameters or itself.
     case curvatureShapeMismatch(expected: String, found: String)
@@ -25,12 +27,14 @@ public enum NaturalGradientError: Error, Equatable, Sendable, CustomStringConver
     /// nothing was applied.
     case nonFiniteStep
 
+    public var errorDescription: String? { description }
+
     public var description: String {
         switch self {
         case let .notPositiveDefinite(order, lastDamping, attempts):
             return "curvature + λI is not positive definite: leading minor of order \(order) failed after \(attempts) factorization attempt(s), last λ = \(lastDamping); parameters and state unchanged"
         case let .missingCurvature(step):
-            return "step \(step) needs a curvature: call setCurvature(_:) first (needsCurvature is true)"
+            return "step \(step) needs a curvature and none is held: call setCurvature(_:) first (needsCurvature is true)"
         case let .curvatureShapeMismatch(expected, found):
             return "curvature shape mismatch: expected \(expected), found \(found)"
         case let .invalidCurvature(reason):

@@ -137,6 +137,15 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
             }) else { return nil }
             return OutputJacobian(jacobian: jacobian, samples: batch?.count ?? sampleCount, outputs: perSample,
                                   distribution: .categorical(probabilities: p))
+        case .poisson:
+            guard let mu = gatheredRows(batch: batch, columns: 1, rowsPerSample: perSample, { local in
+                base.outputJacobian(at: θ, batch: local).flatMap { j -> Matrix<Scalar>? in
+                    if case let .poisson(mu) = j.distribution { return try? Matrix(rows: mu.count, columns: 1, elements: mu) }
+                    return nil
+                }
+            }) else { return nil }
+            return OutputJacobian(jacobian: jacobian, samples: batch?.count ?? sampleCount, outputs: perSample,
+                                  distribution: .poisson(rates: mu.elements))
         }
     }
 
