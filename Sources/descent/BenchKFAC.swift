@@ -180,14 +180,15 @@ extension BenchRunner {
                        ("steps", r.steps.map { .int($0) } ?? .null), ("seconds", .number(r.seconds)), ("final_loss", .number(r.finalLoss))])
         }
         // λ = 10⁻³ alone diverges early at these η (kfac-jax too); KL clipping κ = 10⁻³ (kfac-pytorch's default) keeps it stable.
-        for (lr, clip) in [(0.1, 1e-3), (0.3, 1e-3)] {
-            var o = try KFAC<Float>(learningRate: Float(lr), inverseUpdateInterval: interval, klClip: Float(clip))
-            report(try BenchKFAC.race(net, name: "kfac", learningRate: lr, batchSize: batchSize, target: target, maxSteps: Swift.min(maxSteps, 400), checkEvery: 5) { θ, g, s, t in
+        for (lr, lambda, clip) in [(0.1, 1e-3, 1e-3), (0.3, 1e-2, 1e-2), (1.0, 0.1, nil)] as [(Double, Double, Double?)] {
+            var o = try KFAC<Float>(learningRate: Float(lr), damping: .fixed(Float(lambda)), inverseUpdateInterval: interval,
+                                    klClip: clip.map { Float($0) })
+            report(try BenchKFAC.race(net, name: "kfac λ=\(lambda) κ=\(clip.map { "\($0)" } ?? "off")", learningRate: lr, batchSize: batchSize, target: target, maxSteps: Swift.min(maxSteps, 400), checkEvery: 5) { θ, g, s, t in
                 try BenchKFAC.kfacStep(net, θ: &θ, gradient: &g, optimizer: &o, sampler: &s, step: t, fisher: fisher, seed: 0)
             })
         }
-        let grids: [(String, [Double])] = [("adam", [1e-3, 3e-3, 1e-2]), ("rmsprop", [3e-4, 1e-3, 3e-3]),
-                                           ("nesterov", [0.03, 0.1, 0.3])]
+        let grids: [(String, [Double])] = [("adam", [3e-3, 1e-2, 3e-2]), ("rmsprop", [1e-3, 3e-3, 1e-2]),
+                                           ("nesterov", [0.1, 0.3, 1])]
         for (name, lrs) in grids {
             for lr in lrs {
                 var o: any Optimizer<Float>
@@ -201,8 +202,8 @@ extension BenchRunner {
                 })
             }
         }
-        let firstOrder = results.filter { $0.optimizer != "kfac" && $0.steps != nil }
-        if let best = firstOrder.min(by: { $0.steps! < $1.steps! }), let k = results.filter({ $0.optimizer == "kfac" && $0.steps != nil }).min(by: { $0.steps! < $1.steps! }) {
+        let firstOrder = results.filter { !$0.optimizer.hasPrefix("kfac") && $0.steps != nil }
+        if let best = firstOrder.min(by: { $0.steps! < $1.steps! }), let k = results.filter({ $0.optimizer.hasPrefix("kfac") && $0.steps != nil }).min(by: { $0.steps! < $1.steps! }) {
             let fastest = firstOrder.min(by: { $0.seconds < $1.seconds })!
             kfacPrint([("kind", .string("kfac-race-summary")), ("kfac_steps", .int(k.steps!)), ("kfac_seconds", .number(k.seconds)),
                        ("best_first_order", .string("\(best.optimizer) lr=\(best.learningRate)")), ("best_steps", .int(best.steps!)),

@@ -44,6 +44,9 @@ struct ProblemPlan: Sendable {
     var naturalDamping: Double? = nil
     /// K-FAC's estimation mode on this problem (sampled: one backward pass per batch).
     var kfacFisher: FisherKind = .sampled
+    /// K-FAC's KL clipping κ (kfac-pytorch's default 10⁻³; with λ = 10⁻³ and no clipping the
+    /// 64-256-256-10 network diverges, as kfac-jax does with the same fixed settings).
+    var kfacClip: Double? = 1e-3
 
     var name: ProblemName { settings.name }
 
@@ -53,7 +56,7 @@ struct ProblemPlan: Sendable {
             s.fisher = naturalFisher
             s.damping = naturalDamping
         }
-        if optimizer == .kfac { s.fisher = kfacFisher }
+        if optimizer == .kfac { s.fisher = kfacFisher; s.klClip = kfacClip }
         return s
     }
 }

@@ -288,3 +288,30 @@ private func solveSymmetric(_ m: [Double], _ b: [Double], order n: Int) -> [Doub
     }
     return x
 }
+
+@Suite("K-FAC through minimize")
+struct KFACTrainingTests {
+    @Test("minimize supplies the Kronecker factors every step: same iterates as the manual loop", arguments: Precision.allCases)
+    func minimizeMatchesManualLoop(_ precision: Precision) throws {
+        let data = randomData(m: 30, d: 4, seed: 21) { _, i in Double(i % 3) }
+        func run<S: BLASScalar>(_: S.Type) throws {
+            let net = try MultilayerPerceptron<S>(data: data.converted(to: S.self), hiddenLayers: [5], outputLayer: .softmax)
+            let start = net.initialParameters(seed: 3)
+            let make = { try KFAC<S>(learningRate: 0.5, damping: .fixed(0.01), factorDecay: 0.9, inverseUpdateInterval: 3) }
+            var trained = try make()
+            let result = try minimize(net, from: start, optimizer: &trained,
+                                      options: TrainingOptions(maxSteps: 7, fisher: .exact))
+            var manual = try make()
+            var θ = start
+            for _ in 0..<7 {
+                let blocks = try #require(θ.withUnsafeBufferPointer { net.kroneckerFactors(at: $0, batch: nil, fisher: .exact, step: 0, seed: 0) })
+                try manual.updateCurvature(.kronecker(blocks))
+                try manual.step(&θ, gradient: net.gradient(at: θ))
+            }
+            #expect(trained.stepCount == 7 && trained.curvatureUpdates == 7)
+            #expect(relativeError(result.parameters.map(Double.init), θ.map(Double.init)) < (S.self == Double.self ? 1e-12 : 1e-5))
+            #expect(net.loss(at: θ) < net.loss(at: start))
+        }
+        precision == .float ? try run(Float.self) : try run(Double.self)
+    }
+}
