@@ -5,9 +5,9 @@ import Foundation
 /// `descent bench --kind checkpoint`: writes and reads an Adam training state (θ, m, G) of n
 /// parameters in the binary format and, up to `jsonLimit` parameters, in JSON, and prints the
 /// sizes, the seconds and the throughput (file bytes per second). The write is the library's
-/// atomic write (temporary file + rename, no fsync), so it measures the page cache unless the
-/// file exceeds it; the read maps the file and copies every array once, after a checksum pass.
-/// A `raw` row first writes and reads the same arrays with plain writes and no header or
+/// atomic write (temporary file, fsync, rename); the read maps the file (usually still in the
+/// page cache) and copies every array once, after a checksum pass.
+/// A `raw` row first writes (plain writes, fsync) and reads the same arrays with no header or
 /// checksum: the disk (page-cache) reference measured in the same run.
 enum BenchCheckpoint {
     struct Row: Encodable {
@@ -43,6 +43,7 @@ enum BenchCheckpoint {
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         for a in arrays { a.withUnsafeBytes { handle.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: $0.count, deallocator: .none)) } }
+        try handle.synchronize()
         try handle.close()
         let t1 = now()
         let data = try Data(contentsOf: url, options: .alwaysMapped)
@@ -89,7 +90,7 @@ enum BenchCheckpoint {
     /// Runs every (size, precision) in binary, and in JSON up to `jsonLimit` parameters.
     static func run(sizes: [Int], precisions: [String], jsonLimit: Int, json: Bool, directory: URL) throws {
         if !json {
-            print("checkpoint write/read (Adam training state: θ, m, G; write = temp file + rename, no fsync; read = map + checksum + copy)")
+            print("checkpoint write/read (Adam training state: θ, m, G; json/binary write = temporary file, fsync, rename; read = map + checksum + copy; raw = plain writes + fsync and reads of the same arrays)")
             print(["format", "scalar", "n", "bytes", "size/raw", "write s", "read s", "write GB/s", "read GB/s"]
                 .enumerated().map { pad($1, [-7, -7, 12, 14, 9, 9, 9, 10, 10][$0]) }.joined(separator: " "))
         }
