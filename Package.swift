@@ -9,9 +9,14 @@ let package = Package(
         .library(name: "DescentLinearAlgebra", targets: ["DescentLinearAlgebra"]),
         .library(name: "DescentProblems", targets: ["DescentProblems"]),
         .executable(name: "descent", targets: ["descent"]),
+        .library(name: "DescentDistributed", targets: ["DescentDistributed"]),
+        // The allocation counter `descent bench` preloads into itself (never linked).
+        .library(name: "DescentMallocCounter", type: .dynamic, targets: ["DescentMallocCounter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation` (DocC) for the library targets; build-time only.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C module maps over the system libraries (Debian: libopenblas-dev, liblapacke-dev).
@@ -36,7 +41,7 @@ let package = Package(
         // The optimizers: SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam(W), natural gradient.
         .target(
             name: "Descent",
-            dependencies: ["DescentLinearAlgebra", "CLAPACKE"]
+            dependencies: ["DescentLinearAlgebra"]
         ),
         // Objectives, data sets and the training loop.
         .target(
@@ -44,22 +49,30 @@ let package = Package(
             dependencies: ["Descent", "DescentLinearAlgebra"],
             resources: [.copy("Resources")]
         ),
-        // Counts heap allocations for `descent bench` (interposes glibc's malloc in the executable).
+        // Counts heap allocations for `descent bench`: a shared object the benchmark preloads
+        // into its re-executed process (LD_PRELOAD); no target links it.
         .target(
-            name: "CMallocCounter"
+            name: "DescentMallocCounter",
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
         // SVG plots for the comparison.
         .target(
-            name: "DescentPlots"
+            name: "DescentPlots",
+            dependencies: ["Descent"]  // AtomicFile
         ),
         // The command-line tool: run, compare, bench.
         .executableTarget(
             name: "descent",
             dependencies: [
-                "Descent", "DescentLinearAlgebra", "DescentProblems", "DescentPlots", "CMallocCounter",
+                "Descent", "DescentLinearAlgebra", "DescentProblems", "DescentPlots", "DescentDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Open MPI (Debian: libopenmpi-dev, openmpi-bin) and data-parallel training over it.
+        .systemLibrary(name: "CMPI", path: "Modulemaps/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "DescentDistributed", dependencies: ["CMPI", "Descent", "DescentProblems"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "descent-mpi-checks", dependencies: ["DescentDistributed", "DescentProblems", "Descent"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "DescentDistributedTests", dependencies: ["DescentDistributed", "descent-mpi-checks"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DescentLinearAlgebraTests", dependencies: ["DescentLinearAlgebra"]),
         .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra", "DescentProblems"]),
         .testTarget(name: "DescentProblemsTests", dependencies: ["DescentProblems", "Descent", "DescentLinearAlgebra"]),

@@ -8,40 +8,50 @@
 /// The second form solves the lecture's constrained problem min ∇Lᵀδθ s.t. ‖δθ‖²_F̃ = ε; for a
 /// KL radius δ, KL ≈ ½ δθᵀFδθ gives ε = 2δ. With it, `learningRate` is not used.
 ///
-/// The caller supplies F through ``setCurvature(_:)`` (see ``Curvature`` for the forms) before a
-/// step that needs it (``needsCurvature``): every step by default, or every `refreshInterval`
-/// steps, the factor being reused in between. With `curvatureDecay` β the curvatures are
-/// averaged, F̄ ← βF̄ + (1 − β)F at each ``setCurvature(_:)`` (the first one initializes F̄),
-/// as in K-FAC.
+/// **The curvature layer.** Estimation and solve are separate, with separate cadences, as in
+/// kfac-jax (`curvature_ema`, `inverse_update_period`):
 ///
-/// Solve: Cholesky (LAPACK `potrf` + `potrs`) of the n × n F̃, or, for a curvature F = UᵀU of
-/// r < n rows, the Woodbury identity (λI + UᵀU)⁻¹g = (g − Uᵀ(λI + UUᵀ)⁻¹Ug)/λ with one r × r
-/// Cholesky and two `gemv`s (see ``NaturalGradientSolver``). If `potrf` finds F̃ not positive
-/// definite, λ is raised tenfold (from 10⁻⁶·tr(F)/n when λ = 0) up to `maximumDampingRetries`
-/// times; then the step throws ``NaturalGradientError/notPositiveDefinite(order:lastDamping:attempts:)``
-/// with the parameters untouched. A new λ (Levenberg–Marquardt, or a changed ``damping``)
-/// refactors the kept curvature without a new ``setCurvature(_:)``.
+/// - the curvature is asked for (``curvatureRequest``) every `curvatureUpdateInterval` steps
+///   (t = 0, T, 2T, …; default 1) and whenever none is held, and absorbed by
+///   ``updateCurvature(_:)``: F̄ ← F, or with `curvatureDecay` β the moving average
+///   F̄ ← βF̄ + (1 − β)F (the first curvature initializes F̄);
+/// - the damped factor of F̄ + λI is recomputed every `inverseUpdateInterval` steps when F̄
+///   changed since, when λ changes (Levenberg–Marquardt, or a new ``damping``), or when there is
+///   none; in between the factor is reused with the current gradient.
 ///
-/// Damping: ``Damping/fixed(_:)`` or ``Damping/levenbergMarquardt(initial:factor:minimum:maximum:)``
-/// adapted from ``reportLoss(before:after:)``.
+/// `minimize` (DescentProblems) follows ``curvatureRequest``; by hand, call
+/// ``setCurvature(_:)`` when ``needsCurvature``.
 ///
-/// Defaults: η = 1, λ = 10⁻³ fixed, no step length, refresh every step, no averaging,
+/// **Solvers** (``NaturalGradientSolver``), one type per factorization, each with absorb /
+/// factor(damping:) / solve: dense Cholesky of F̃ (LAPACK `potrf` + `potrs`, in the working
+/// precision or mixed: a Float factor with Double iterative refinement), Woodbury for a
+/// curvature F = UᵀU of r < n rows ((λI + UᵀU)⁻¹g = (g − Uᵀ(λI + UUᵀ)⁻¹Ug)/λ, one r × r
+/// Cholesky), and element-wise for a diagonal metric. ``activeSolver`` reports the choice.
+///
+/// **Damping** (the Levenberg–Marquardt policy, outside the factorizations): ``Damping/fixed(_:)``
+/// or ``Damping/levenbergMarquardt(initial:factor:minimum:maximum:)`` adapted from
+/// ``reportLoss(before:after:)``. If F̃ is not positive definite, λ is raised tenfold (from
+/// 10⁻⁶·tr(F̄)/n when λ = 0) up to `maximumDampingRetries` times (never past a non-finite λ,
+/// and not at all when the failing pivot is NaN or infinite); then the step throws.
+///
+/// **Errors leave everything as it was.** A step builds the new factor beside the committed
+/// one and commits it, λ, the parameters and the counters only when the direction is finite:
+/// whatever a step throws, parameters, hyperparameters, λ and all state (the checkpoint) are
+/// bit-identical to before.
+///
+/// Defaults: η = 1, λ = 10⁻³ fixed, no step length, both intervals 1, no averaging,
 /// automatic solver, 8 damping retries. PyTorch has no natural-gradient optimizer; the
-/// closest peers (K-FAC implementations) differ in how the curvature is estimated, not in
-/// this update.
+/// closest peers (K-FAC implementations) differ in how the curvature is estimated.
 ///
-/// Memory: the Cholesky path keeps one n × n buffer (the factor in its upper triangle, F̄ in
-/// its lower one) and n-vectors; the Woodbury path keeps an r × r buffer, a reference to the
-/// caller's r × n matrix (a weighted copy for the Bernoulli and categorical forms) and
-/// n-vectors. After the first step of a given shape a step allocates nothing (the Cholesky
-/// calls go to LAPACK's column-major routines on the symmetric buffer, avoiding LAPACKE's
-/// transposed row-major copy; see `NaturalGradientCholesky`).
-/// A checkpoint holds all of this state, so it is O(n²) or O(rn) scalars.
+/// Memory: dense, n² per factor (committed and candidate; Float for mixed precision) plus the
+/// n × n average when one is kept; Woodbury r² per factor and the rows (by reference, a
+/// weighted copy for the Bernoulli and categorical forms). After the first step of a given
+/// shape, a step allocates nothing. A checkpoint holds the curvature and the factor.
 ///
-/// - Complexity: per (re)factoring step, Cholesky O(rn² + n³/3) (r the rows of U, or a copy of
-///   an n × n matrix), Woodbury O(r²n + r³/3); per step 2n² (Cholesky) or 4rn (Woodbury) flops
-///   for the solve, O(n) for a diagonal metric.
-public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
+/// - Complexity: per factorization, Cholesky n³/3 (+ rn² for the `syrk` of a sample form),
+///   Woodbury r²n + r³/3; per step 2n² (Cholesky), 2n² Float + 4rn per refinement iteration
+///   (mixed), 4rn (Woodbury) or n (diagonal) flops for the solve.
+public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     public static var kind: String { "natural" }
 
     /// η ≥ 0, the step size when `stepLength` is nil.
@@ -50,20 +60,29 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     public var damping: Damping<Scalar>
     /// ε > 0 of the constrained step δθᵀF̃δθ = ε, or nil for δθ = −ηF̃⁻¹∇L.
     public var stepLength: Scalar?
-    /// Factor a new curvature every this many steps (≥ 1), reusing the factor in between.
-    public var refreshInterval: Int
+    /// Ask for a new curvature every this many steps (≥ 1).
+    public var curvatureUpdateInterval: Int
+    /// Recompute the damped factor every this many steps (≥ 1), or when λ changes.
+    public var inverseUpdateInterval: Int
     /// β ∈ [0, 1) of the curvature moving average, or nil to use each curvature as given.
     public var curvatureDecay: Scalar?
-    /// Cholesky, Woodbury or automatic.
+    /// Cholesky (working or mixed precision), Woodbury or automatic.
     public var solver: NaturalGradientSolver
     /// How many times a failed factorization is retried with λ raised tenfold (≥ 0).
     public var maximumDampingRetries: Int
     public var nonFiniteGradientPolicy: NonFiniteGradientPolicy
 
+    /// Both cadences at once (the former single refresh interval).
+    public var refreshInterval: Int {
+        get { inverseUpdateInterval }
+        set { curvatureUpdateInterval = newValue; inverseUpdateInterval = newValue }
+    }
+
     public var stepCount: Int { t }
     public var skippedSteps: Int { skipped }
 
-    @usableFromInline enum Path: String, Codable, Sendable { case none, dense, lowRank, diagonal }
+    /// Which factorization holds the curvature.
+    @usableFromInline enum Path: String, Codable, Sendable { case dense, lowRank, diagonal }
 
     @usableFromInline var t: Int = 0
     @usableFromInline var skipped: Int = 0
@@ -71,46 +90,44 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     @usableFromInline var count: Int? = nil
     /// The adapted λ of Levenberg–Marquardt damping (nil: not yet adapted).
     @usableFromInline var lambda: Scalar? = nil
-    @usableFromInline var path: Path = .none
-    /// r × r: upper = Cholesky factor of M + λI, strictly lower = M; n-vector (d + λ) on the diagonal path.
-    @usableFromInline var buffer: [Scalar] = []
-    /// diag(M), or the diagonal metric (average).
-    @usableFromInline var diagonal: [Scalar] = []
-    /// Woodbury: the rows A of U = s·A (the caller's matrix, or B·A in `rowsOwned` storage).
-    @usableFromInline var rows: Matrix<Scalar> = Matrix(rows: 0, columns: 0)
-    @usableFromInline var rowsScale: Scalar = 0
-    @usableFromInline var rowsOwned: Bool = false
-    @usableFromInline var factorValid: Bool = false
+    /// The factorization that absorbs curvatures, and the one holding the committed factor.
+    @usableFromInline var path: Path? = nil
+    @usableFromInline var factorPath: Path? = nil
+    @usableFromInline var dense: DenseCholeskyFactorization<Scalar>? = nil
+    @usableFromInline var lowRank: WoodburyFactorization<Scalar>? = nil
+    @usableFromInline var diagonal: DiagonalFactorization<Scalar>? = nil
+    /// Curvatures absorbed so far, and how many of them the factor has seen.
+    @usableFromInline var curvatureUpdates: Int = 0
+    @usableFromInline var factorUpdates: Int = 0
+    /// t of the last absorbed curvature (the request is answered once per step).
+    @usableFromInline var curvatureStep: Int? = nil
     /// λ in the factor, and the λ requested when it was made.
     @usableFromInline var factorDamping: Scalar = 0
     @usableFromInline var factorRequest: Scalar = 0
-    /// M changed since the factorization.
-    @usableFromInline var dirty: Bool = false
-    /// M holds a curvature (with a moving average: the average has been started).
-    @usableFromInline var hasCurvature: Bool = false
-    @usableFromInline var sinceRefresh: Int? = nil
-    @usableFromInline var pending: Curvature<Scalar>? = nil
     @usableFromInline var prediction: Scalar? = nil
     @usableFromInline var ratio: Scalar? = nil
     // Scratch, not part of the state.
     @usableFromInline var direction: [Scalar] = []
-    @usableFromInline var scratch: [Scalar] = []
 
     /// - Parameters:
     ///   - learningRate: η ≥ 0 (default 1: Fisher scoring / Gauss–Newton).
     ///   - damping: λ (default fixed 10⁻³).
     ///   - stepLength: ε > 0 of the constrained step (a KL radius δ gives ε = 2δ), or nil.
-    ///   - refreshInterval: steps between factorizations (default 1).
+    ///   - curvatureUpdateInterval: steps between curvature updates (default 1).
+    ///   - inverseUpdateInterval: steps between factorizations (default 1).
+    ///   - refreshInterval: sets both intervals when given (the former single cadence).
     ///   - curvatureDecay: β ∈ [0, 1) of the curvature moving average, or nil (default).
     ///   - solver: default ``NaturalGradientSolver/automatic``.
     ///   - maximumDampingRetries: default 8.
     public init(learningRate: Scalar = 1, damping: Damping<Scalar> = .fixed(1e-3), stepLength: Scalar? = nil,
-                refreshInterval: Int = 1, curvatureDecay: Scalar? = nil, solver: NaturalGradientSolver = .automatic,
+                curvatureUpdateInterval: Int = 1, inverseUpdateInterval: Int = 1, refreshInterval: Int? = nil,
+                curvatureDecay: Scalar? = nil, solver: NaturalGradientSolver = .automatic,
                 maximumDampingRetries: Int = 8, nonFiniteGradientPolicy: NonFiniteGradientPolicy = .throwError) throws {
         self.learningRate = learningRate
         self.damping = damping
         self.stepLength = stepLength
-        self.refreshInterval = refreshInterval
+        self.curvatureUpdateInterval = refreshInterval ?? curvatureUpdateInterval
+        self.inverseUpdateInterval = refreshInterval ?? inverseUpdateInterval
         self.curvatureDecay = curvatureDecay
         self.solver = solver
         self.maximumDampingRetries = maximumDampingRetries
@@ -118,69 +135,33 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         try validate()
     }
 
-    @usableFromInline enum CodingKeys: String, CodingKey {
-        case learningRate, damping, stepLength, refreshInterval, curvatureDecay, solver, maximumDampingRetries,
-             nonFiniteGradientPolicy, t, skipped, count, lambda, path, buffer, diagonal, rows, rowsScale, rowsOwned,
-             factorValid, factorDamping, factorRequest, dirty, hasCurvature, sinceRefresh, pending, prediction, ratio
-    }
-
     public func validate() throws {
         try Hyperparameter.nonNegative("learningRate", learningRate)
         try damping.validate()
         if let stepLength { try Hyperparameter.positive("stepLength", stepLength) }
-        guard refreshInterval >= 1 else {
-            throw OptimizerError.invalidHyperparameter(name: "refreshInterval", value: "\(refreshInterval)", requirement: "≥ 1")
+        guard curvatureUpdateInterval >= 1 else {
+            throw OptimizerError.invalidHyperparameter(name: "curvatureUpdateInterval", value: "\(curvatureUpdateInterval)", requirement: "≥ 1")
+        }
+        guard inverseUpdateInterval >= 1 else {
+            throw OptimizerError.invalidHyperparameter(name: "inverseUpdateInterval", value: "\(inverseUpdateInterval)", requirement: "≥ 1")
         }
         if let curvatureDecay { try Hyperparameter.halfOpenUnit("curvatureDecay", curvatureDecay) }
         guard maximumDampingRetries >= 0 else {
             throw OptimizerError.invalidHyperparameter(name: "maximumDampingRetries", value: "\(maximumDampingRetries)", requirement: "≥ 0")
         }
         if solver == .woodbury, curvatureDecay != nil {
-            throw OptimizerError.invalidHyperparameter(name: "solver", value: "woodbury", requirement: "not combined with curvatureDecay (an average of low-rank curvatures is not low rank)")
-        }
-    }
-
-    /// Checks a decoded state: counters, and buffer sizes consistent with the solver path.
-    public func validateState() throws {
-        guard t >= 0, skipped >= 0, (sinceRefresh ?? 0) >= 0 else {
-            throw OptimizerError.corruptCheckpoint("negative step count (t = \(t), skipped = \(skipped), since refresh = \(sinceRefresh ?? 0))")
-        }
-        if factorValid || hasCurvature, path == .none {
-            throw OptimizerError.corruptCheckpoint("a factor or curvature is recorded but no solver path")
-        }
-        let r: Int
-        switch path {
-        case .none:
-            guard buffer.isEmpty, diagonal.isEmpty else { throw OptimizerError.corruptCheckpoint("curvature buffers without a solver path") }
-            return
-        case .diagonal, .dense:
-            r = diagonal.count
-            if let count, count != r {
-                throw OptimizerError.corruptCheckpoint("curvature for \(r) parameters, state for \(count)")
-            }
-            let expected = path == .diagonal ? r : r * r
-            guard buffer.count == expected else {
-                throw OptimizerError.corruptCheckpoint("factor buffer has \(buffer.count) elements, expected \(expected)")
-            }
-        case .lowRank:
-            r = rows.rows
-            if rows.elements.count != rows.rows * rows.columns || (count.map { $0 != rows.columns } ?? false) {
-                throw OptimizerError.corruptCheckpoint("low-rank rows are \(rows.rows) × \(rows.columns) with \(rows.elements.count) elements for \(count.map(String.init) ?? "?") parameters")
-            }
-            guard buffer.count == r * r, diagonal.count == r else {
-                throw OptimizerError.corruptCheckpoint("Woodbury buffers have \(buffer.count) and \(diagonal.count) elements for rank \(r)")
-            }
+            throw OptimizerError.invalidHyperparameter(name: "solver", value: "woodbury", requirement: "no curvatureDecay (an average of low-rank curvatures is not low rank)")
         }
     }
 
     public var stateCount: Int? { count }
 
     public mutating func reset() {
-        t = 0; skipped = 0; count = nil; lambda = nil; path = .none
-        buffer = []; diagonal = []; rows = Matrix(rows: 0, columns: 0); rowsScale = 0; rowsOwned = false
-        factorValid = false; factorDamping = 0; factorRequest = 0; dirty = false; hasCurvature = false
-        sinceRefresh = nil; pending = nil; prediction = nil; ratio = nil
-        direction = []; scratch = []
+        t = 0; skipped = 0; count = nil; lambda = nil; path = nil; factorPath = nil
+        dense = nil; lowRank = nil; diagonal = nil
+        curvatureUpdates = 0; factorUpdates = 0; curvatureStep = nil
+        factorDamping = 0; factorRequest = 0; prediction = nil; ratio = nil
+        direction = []
     }
 
     // MARK: - Public state
@@ -193,10 +174,27 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     }
 
     /// The λ in the current factor (larger than requested after a retry), nil before one.
-    public var factoredDamping: Scalar? { factorValid ? factorDamping : nil }
+    public var factoredDamping: Scalar? { factorPath == nil ? nil : factorDamping }
 
     /// Whether the current factor came from the Woodbury path.
-    public var usesWoodbury: Bool { path == .lowRank }
+    public var usesWoodbury: Bool { factorPath == .lowRank }
+
+    /// The solver of the current factor: "cholesky", "cholesky (mixed precision)", "woodbury"
+    /// or "diagonal"; nil before the first factorization.
+    public var activeSolver: String? {
+        switch factorPath {
+        case nil: return nil
+        case .diagonal?: return "diagonal"
+        case .lowRank?: return "woodbury"
+        case .dense?: return dense?.precision == .mixed ? "cholesky (mixed precision)" : "cholesky"
+        }
+    }
+
+    /// The precision of the current dense factor (nil on the other paths).
+    public var activeCholeskyPrecision: CholeskyPrecision? { factorPath == .dense ? dense?.precision : nil }
+
+    /// Refinement iterations of the last mixed-precision solve (0 for a direct solve).
+    public var lastRefinementIterations: Int { dense?.lastIterations ?? 0 }
 
     /// q(δθ) − q(0) = ∇Lᵀδθ + ½δθᵀF̄δθ of the last step (F̄ undamped), until reported.
     public var lastPredictedChange: Scalar? { prediction }
@@ -204,12 +202,22 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
     /// ρ of the last ``reportLoss(before:after:)``.
     public var lastReductionRatio: Scalar? { ratio }
 
-    /// True when the next step will (re)factor a new curvature and none has been supplied:
-    /// call ``setCurvature(_:)`` first.
-    public var needsCurvature: Bool {
-        guard refreshDue else { return false }
-        return curvatureDecay == nil ? pending == nil : !hasCurvature
+    /// The dense order from which ``NaturalGradientSolver/automatic`` factors in mixed precision
+    /// (Double only): below it the refinement costs more than the Float factor saves.
+    public static var mixedPrecisionThreshold: Int { 1024 }
+
+    // MARK: - SecondOrderOptimizer
+
+    /// `.matrix` when the next step wants a new curvature: none is held, or t is a multiple
+    /// of `curvatureUpdateInterval`; nil once one was absorbed for this step.
+    public var curvatureRequest: CurvatureRequest? {
+        if curvatureStep == t && curvatureUpdates > 0 { return nil }
+        if path == nil || t % curvatureUpdateInterval == 0 { return .matrix }
+        return nil
     }
+
+    /// True when ``curvatureRequest`` is not nil: call ``setCurvature(_:)`` first.
+    public var needsCurvature: Bool { curvatureRequest != nil }
 
     /// True with Levenberg–Marquardt damping, which adapts λ from ``reportLoss(before:after:)``.
     public var wantsLossReports: Bool {
@@ -217,17 +225,24 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         return false
     }
 
-    @inlinable
-    var refreshDue: Bool { sinceRefresh.map { $0 >= refreshInterval } ?? true }
+    /// Absorbs a ``CurvatureEstimate/matrix(_:)`` (see ``setCurvature(_:)``); Kronecker blocks
+    /// are for K-FAC and throw ``NaturalGradientError/solverUnavailable(solver:reason:)``.
+    public mutating func updateCurvature(_ estimate: CurvatureEstimate<Scalar>) throws {
+        switch estimate {
+        case let .matrix(c): try setCurvature(c)
+        case .kronecker:
+            throw NaturalGradientError.solverUnavailable(solver: solver.rawValue, reason: "Kronecker blocks need a K-FAC optimizer, not the natural gradient")
+        }
+    }
 
     // MARK: - Curvature
 
-    /// Supplies the curvature for the next refresh. Without `curvatureDecay` it is kept (by
-    /// reference) until the next step that refreshes, a later call replacing it; with
-    /// `curvatureDecay` β it is folded into the average now, F̄ ← βF̄ + (1 − β)F (a NaN or
-    /// infinite entry is refused so it cannot poison the average).
-    /// - Throws: ``NaturalGradientError`` for a curvature of the wrong shape, out-of-range
-    ///   values, or one the solver cannot use; nothing changes then.
+    /// Absorbs a curvature: F̄ ← F (kept by reference), or with `curvatureDecay` β
+    /// F̄ ← βF̄ + (1 − β)F (the first initializes F̄). The factor is recomputed at the next
+    /// step when the inverse cadence allows (see the type's documentation).
+    /// - Throws: ``OptimizerError`` for an invalid hyperparameter; ``NaturalGradientError`` for a
+    ///   curvature of the wrong shape or size, out-of-range values, a non-finite entry with
+    ///   averaging, or one the solver cannot use. Nothing changes then.
     /// - Complexity: O(1) without averaging (O(mk) checks of probabilities); with averaging
     ///   the fold, e.g. one `syrk` O(rn²).
     @inlinable
@@ -236,18 +251,46 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         try curvature.validate(parameterCount: count)
         let n = curvature.parameterCount
         let target = try path(for: curvature, parameters: n)
-        guard let decay = curvatureDecay else {
-            pending = curvature
-            return
+        let averaging = curvatureDecay != nil && path != nil && curvatureUpdates > 0
+        if let decay = curvatureDecay {
+            if averaging, target != path || n != orderOfEstimate {
+                throw NaturalGradientError.curvatureShapeMismatch(expected: "a \(path == .diagonal ? "diagonal" : "dense") curvature for \(orderOfEstimate) parameters like the running average", found: "\(curvature.name) for \(n)")
+            }
+            if let bad = Self.firstNonFiniteEntry(curvature) {
+                throw NaturalGradientError.invalidCurvature("\(curvature.name) entry \(bad) is not finite; the running average would never recover")
+            }
+            _ = decay
         }
-        if hasCurvature, target != path {
-            throw NaturalGradientError.curvatureShapeMismatch(expected: "a \(path == .diagonal ? "diagonal" : "dense") curvature like the running average", found: curvature.name)
+        let decay: Scalar? = averaging ? curvatureDecay : nil
+        switch target {
+        case .diagonal:
+            guard case let .diagonalMetric(d) = curvature else { return }
+            if diagonal == nil { diagonal = DiagonalFactorization(curvature: d) } else { diagonal!.absorb(d, decay: decay) }
+        case .dense:
+            if dense == nil { dense = DenseCholeskyFactorization(order: n) }
+            dense!.absorb(curvature, decay: curvatureDecay, first: !averaging)
+        case .lowRank:
+            if lowRank == nil { lowRank = WoodburyFactorization(order: n) }
+            lowRank!.absorb(curvature)
         }
-        if let bad = Self.firstNonFiniteEntry(curvature) {
-            throw NaturalGradientError.invalidCurvature("\(curvature.name) entry \(bad) is not finite; the running average would never recover")
-        }
-        absorb(curvature, path: target, parameters: n, beta: hasCurvature ? decay : 0)
+        // A solver no longer absorbing and not holding the factor is dropped.
+        if target != .dense, factorPath != .dense { dense = nil }
+        if target != .lowRank, factorPath != .lowRank { lowRank = nil }
+        if target != .diagonal, factorPath != .diagonal { diagonal = nil }
+        path = target
         count = n
+        curvatureUpdates += 1
+        curvatureStep = t
+    }
+
+    /// The order of the estimate being absorbed into.
+    @usableFromInline var orderOfEstimate: Int {
+        switch path {
+        case nil: return count ?? 0
+        case .diagonal?: return diagonal?.order ?? 0
+        case .dense?: return dense?.order ?? 0
+        case .lowRank?: return lowRank?.order ?? 0
+        }
     }
 
     @inlinable
@@ -277,7 +320,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
             let r = curvature.rank ?? n
             switch solver {
             case .woodbury: p = .lowRank
-            case .cholesky: p = .dense
+            case .cholesky, .mixedPrecision: p = .dense
             case .automatic: p = (curvatureDecay == nil && r < n) ? .lowRank : .dense
             }
         }
@@ -285,122 +328,31 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         return p
     }
 
-    /// Writes M ← β·M + α·F (α = 1 − β, or 1 when β = 0) into the lower triangle and the
-    /// diagonal vector, leaving a live factor in the upper triangle intact.
+    /// The dense precision for order n.
     @inlinable
-    mutating func absorb(_ curvature: Curvature<Scalar>, path target: Path, parameters n: Int, beta: Scalar) {
-        let alpha: Scalar = beta == 0 ? 1 : 1 - beta
-        if target == .lowRank, case let r = curvature.rank!, path != .lowRank || buffer.count != r * r {
-            buffer = Array(repeating: 0, count: r * r); diagonal = Array(repeating: 0, count: r); factorValid = false
-        } else if target == .dense, path != .dense || buffer.count != n * n {
-            buffer = Array(repeating: 0, count: n * n); diagonal = Array(repeating: 0, count: n); factorValid = false
-        } else if target == .diagonal, path != .diagonal || buffer.count != n {
-            buffer = Array(repeating: 0, count: n); diagonal = Array(repeating: 0, count: n); factorValid = false
-        }
-        path = target
-        hasCurvature = true
-        dirty = true
-        switch target {
-        case .none:
-            return
-        case .diagonal:
-            guard case let .diagonalMetric(d) = curvature else { return }
-            d.withUnsafeBufferPointer { db in
-                diagonal.withUnsafeMutableBufferPointer { mb in
-                    let src = db.baseAddress!, dst = mb.baseAddress!
-                    for i in 0..<n { dst[i] = beta == 0 ? src[i] : beta * dst[i] + alpha * src[i] }
-                }
-            }
-        case .lowRank:
-            // M = s² (BA)(BA)ᵀ, r × r, into the lower triangle; the old factor is for another U.
-            factorValid = false
-            let u = LowRankCurvature(curvature)
-            let a = u.rows
-            if u.isWeighted {
-                if !rowsOwned || rows.rows != a.rows || rows.columns != a.columns {
-                    rows = Matrix(rows: a.rows, columns: a.columns)
-                }
-                rows.elements.withUnsafeMutableBufferPointer { u.writeWeightedRows(to: $0.baseAddress!) }
-                rowsOwned = true
-            } else {
-                rows = a
-                rowsOwned = false
-            }
-            rowsScale = u.scale
-            let r = a.rows
-            rows.elements.withUnsafeBufferPointer { ab in
-                buffer.withUnsafeMutableBufferPointer { mb in
-                    Scalar.syrk(triangle: .lower, transpose: .none, n: r, k: n, alpha: u.scale * u.scale, a: ab.baseAddress!,
-                                lda: n, beta: 0, c: mb.baseAddress!, ldc: r)
-                }
-            }
-            buffer.withUnsafeBufferPointer { mb in
-                diagonal.withUnsafeMutableBufferPointer { db in
-                    Scalar.copy(count: r, x: mb.baseAddress!, incx: r + 1, y: db.baseAddress!, incy: 1)
-                }
-            }
-        case .dense:
-            if scratch.count < n { scratch = Array(repeating: 0, count: n) }
-            var m = buffer; buffer = []
-            var d = diagonal; diagonal = []
-            var saved = scratch; scratch = []
-            defer { buffer = m; diagonal = d; scratch = saved }
-            m.withUnsafeMutableBufferPointer { mb in
-                d.withUnsafeMutableBufferPointer { db in
-                    saved.withUnsafeMutableBufferPointer { sb in
-                        let a = mb.baseAddress!, diag = db.baseAddress!, save = sb.baseAddress!
-                        // Swap the factor's diagonal out and M's diagonal in.
-                        Scalar.copy(count: n, x: a, incx: n + 1, y: save, incy: 1)
-                        Scalar.copy(count: n, x: diag, incx: 1, y: a, incy: n + 1)
-                        switch curvature {
-                        case let .metric(g), let .fisher(g):
-                            g.elements.withUnsafeBufferPointer { gb in
-                                let f = gb.baseAddress!
-                                for i in 0..<n {
-                                    if beta == 0 {
-                                        Scalar.copy(count: i + 1, x: f + i * n, incx: 1, y: a + i * n, incy: 1)
-                                    } else {
-                                        Scalar.axpby(count: i + 1, alpha: alpha, x: f + i * n, incx: 1, beta: beta, y: a + i * n, incy: 1)
-                                    }
-                                }
-                            }
-                        case .diagonalMetric:
-                            break
-                        default:
-                            let u = LowRankCurvature(curvature)
-                            let syrk = { (rowsPointer: UnsafePointer<Scalar>, r: Int) in
-                                Scalar.syrk(triangle: .lower, transpose: .transpose, n: n, k: r, alpha: alpha * u.scale * u.scale,
-                                            a: rowsPointer, lda: n, beta: beta, c: a, ldc: n)
-                            }
-                            let source = u.rows
-                            if u.isWeighted {
-                                if !rowsOwned || rows.rows != source.rows || rows.columns != source.columns {
-                                    rows = Matrix(rows: source.rows, columns: source.columns)
-                                    rowsOwned = true
-                                }
-                                rows.elements.withUnsafeMutableBufferPointer { wb in
-                                    u.writeWeightedRows(to: wb.baseAddress!)
-                                    syrk(UnsafePointer(wb.baseAddress!), source.rows)
-                                }
-                            } else {
-                                source.elements.withUnsafeBufferPointer { syrk($0.baseAddress!, source.rows) }
-                            }
-                        }
-                        Scalar.copy(count: n, x: a, incx: n + 1, y: diag, incy: 1)
-                        Scalar.copy(count: n, x: save, incx: 1, y: a, incy: n + 1)
-                    }
-                }
-            }
+    func densePrecision(order n: Int) -> CholeskyPrecision {
+        guard Scalar.self == Double.self else { return .working }
+        switch solver {
+        case .mixedPrecision: return .mixed
+        case .automatic: return n >= Self.mixedPrecisionThreshold ? .mixed : .working
+        case .cholesky, .woodbury: return .working
         }
     }
 
     // MARK: - Step
 
-    /// Applies δθ (see the type's documentation) to `parameters` in place. Refactors first when
-    /// a refresh is due, the curvature average changed, or λ changed.
-    /// - Throws: ``OptimizerError`` for bad inputs, ``NaturalGradientError`` when the curvature is
-    ///   missing, does not fit, or F̃ is not positive definite after the retries; the parameters,
-    ///   step count, λ and curvature average are then untouched.
+    /// Applies δθ (see the type's documentation) to `parameters` in place, factoring F̄ + λI
+    /// first when the inverse cadence, a new λ or a missing factor asks for it.
+    ///
+    /// - Throws: ``OptimizerError`` for bad inputs (gradient or state of another length, an
+    ///   invalid hyperparameter, a non-finite gradient under `.throwError`);
+    ///   ``NaturalGradientError/missingCurvature(step:)`` when a factor is needed and no
+    ///   curvature is held; ``NaturalGradientError/curvatureShapeMismatch(expected:found:)``
+    ///   when the curvature is for another n; ``NaturalGradientError/notPositiveDefinite(order:lastDamping:attempts:)``
+    ///   after the damping retries (or at once for a NaN/infinite pivot);
+    ///   ``NaturalGradientError/nonFiniteStep`` when the direction is not finite. Nothing else
+    ///   (no `LinearAlgebraError`). Whatever it throws, parameters, hyperparameters, λ and all
+    ///   state are bit-identical to before the call.
     @inlinable
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
         guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
@@ -408,44 +360,39 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
             return
         }
         let n = parameters.count
-        let due = refreshDue
-        if due {
-            if curvatureDecay == nil {
-                guard let c = pending else { throw NaturalGradientError.missingCurvature(step: t + 1) }
-                try c.validate(parameterCount: n)
-                let target = try path(for: c, parameters: n)
-                absorb(c, path: target, parameters: n, beta: 0)
-            } else if !hasCurvature {
-                throw NaturalGradientError.missingCurvature(step: t + 1)
-            }
-        }
-        let request = currentDamping
-        // A new average waits for the refresh; a new λ refactors the kept curvature at once.
-        if !factorValid || (due && dirty) || request != factorRequest {
-            try refactor(parameters: n, damping: request)
-        }
-        func advance() {
-            if due {
-                sinceRefresh = 0
-                pending = nil
-            }
-            count = n
-            t += 1
-            sinceRefresh = (sinceRefresh ?? 0) + 1
-        }
+        guard t < Int.max, skipped < Int.max else { throw OptimizerError.corruptCheckpoint("step counter at Int.max") }
         guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else {
-            advance()
+            // Nothing to solve: no curvature is factored (and LAPACK is never called for n = 0).
+            t += 1
             return
         }
+        if path != nil, orderOfEstimate != n {
+            throw NaturalGradientError.curvatureShapeMismatch(expected: "a curvature for \(n) parameters", found: "one for \(orderOfEstimate)")
+        }
+        let request = currentDamping
+        let due = t % inverseUpdateInterval == 0 && factorUpdates != curvatureUpdates
+        let refactor = factorPath == nil || factorPath != path || due || request != factorRequest
+        if refactor, path == nil { throw NaturalGradientError.missingCurvature(step: t + 1) }
+
         if direction.count != n { direction = Array(repeating: 0, count: n) }
         var x = direction; direction = []
         defer { direction = x }
-        let (gx, xx) = x.withUnsafeMutableBufferPointer { xb -> (Scalar, Scalar) in
+        var used = factorDamping
+        var precision: CholeskyPrecision? = nil
+        try x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
-            solve(g, into: x, count: n)
-            return (Scalar.dot(count: n, x: g, incx: 1, y: x, incy: 1), Scalar.dot(count: n, x: x, incx: 1, y: x, incy: 1))
+            if refactor {
+                precision = path == .dense ? densePrecision(order: n) : nil
+                used = try factorCandidate(damping: request, precision: &precision)
+            }
+            solve(g, into: x, count: n, damping: used, candidate: refactor, precision: &precision)
+        }
+        let (gx, xx) = x.withUnsafeBufferPointer { xb in
+            (Scalar.dot(count: n, x: g, incx: 1, y: xb.baseAddress!, incy: 1), Scalar.dot(count: n, x: xb.baseAddress!, incx: 1, y: xb.baseAddress!, incy: 1))
         }
         guard gx.isFinite, xx.isFinite else { throw NaturalGradientError.nonFiniteStep }
+        // Commit: the factor, λ, the parameters, the counters.
+        if refactor || precision != nil { commitCandidate(damping: used, request: request, newCurvature: refactor) }
         let c: Scalar
         if let epsilon = stepLength {
             c = gx > 0 ? (epsilon / gx).squareRoot() : 0
@@ -455,83 +402,103 @@ public struct NaturalGradient<Scalar: BLASScalar>: Optimizer {
         x.withUnsafeBufferPointer { xb in Scalar.axpy(count: n, alpha: -c, x: xb.baseAddress!, incx: 1, y: p, incy: 1) }
         // δ = −c x with F̃x = g: ∇Lᵀδ = −c gᵀx, δᵀF̄δ = c²(gᵀx − λ‖x‖²).
         prediction = -c * gx + c * c * (gx - factorDamping * xx) / 2
-        advance()
+        count = n
+        t += 1
     }
 
-    /// Factors M + λI on the current path, retrying with a larger λ.
+    /// Factors F̄ + λI into the candidate of the current path, raising λ tenfold after a
+    /// failure (from the damping floor when λ = 0). Returns the λ of the candidate.
     @inlinable
-    mutating func refactor(parameters n: Int, damping request: Scalar) throws {
-        var m = buffer; buffer = []
-        defer { buffer = m }
-        let trace = diagonal.withUnsafeBufferPointer { b -> Scalar in
-            var sum: Scalar = 0
-            for v in b { sum += v }
-            return sum
+    mutating func factorCandidate(damping request: Scalar, precision: inout CholeskyPrecision?) throws -> Scalar {
+        let n = orderOfEstimate
+        let trace: Scalar
+        switch path {
+        case .diagonal?: trace = diagonal!.trace
+        case .dense?: trace = dense!.trace
+        case .lowRank?: trace = lowRank!.trace
+        case nil: throw NaturalGradientError.missingCurvature(step: t + 1)
         }
-        let floor = NaturalGradientKernels<Scalar>.dampingFloor(trace: trace, parameters: n)
-        factorValid = false
-        let used: Scalar = try diagonal.withUnsafeBufferPointer { db in
-            try m.withUnsafeMutableBufferPointer { mb in
-                switch path {
-                case .none:
-                    throw NaturalGradientError.missingCurvature(step: t + 1)
-                case .diagonal:
-                    return try NaturalGradientKernels.factorDiagonal(mb.baseAddress!, diagonal: db.baseAddress!, count: n, damping: request,
-                                                                     floor: floor, retries: maximumDampingRetries)
-                case .dense, .lowRank:
-                    let r = db.count
-                    // The Woodbury identity divides by λ: λ = 0 is never tried there.
-                    let start = (path == .lowRank && request == 0) ? floor : request
-                    return try NaturalGradientKernels.factor(mb.baseAddress!, diagonal: db.baseAddress!, order: r, damping: start,
-                                                             floor: floor, retries: maximumDampingRetries)
+        let mean = trace / Scalar(Swift.max(n, 1))
+        let floor = (mean > 0 && mean.isFinite ? mean : 1) * 1e-6
+        // The Woodbury identity divides by λ: λ = 0 is never tried there.
+        var lambda = (path == .lowRank && request == 0) ? floor : request
+        var attempts = 0
+        while true {
+            attempts += 1
+            let outcome: FactorOutcome
+            switch path! {
+            case .diagonal: outcome = diagonal!.factor(damping: lambda)
+            case .lowRank: outcome = lowRank!.factor(damping: lambda)
+            case .dense:
+                var o = dense!.factor(damping: lambda, precision: precision ?? .working)
+                if o != .success, precision == .mixed {
+                    // The Float factor failed: the working precision may still succeed.
+                    precision = .working
+                    o = dense!.factor(damping: lambda, precision: .working)
                 }
+                outcome = o
+            }
+            guard case let .notPositiveDefinite(order, finitePivot) = outcome else { return lambda }
+            let next = lambda == 0 ? floor : lambda * 10
+            if attempts > maximumDampingRetries || !finitePivot || !next.isFinite {
+                throw NaturalGradientError.notPositiveDefinite(order: order, lastDamping: Double(lambda), attempts: attempts)
+            }
+            lambda = next
+        }
+    }
+
+    /// x ← F̃⁻¹g with the candidate or the committed factor; a mixed-precision solve that does
+    /// not converge falls back to a working-precision candidate (then `precision` is
+    /// `.working` and the candidate must be committed).
+    @inlinable
+    mutating func solve(_ g: UnsafePointer<Scalar>, into x: UnsafeMutablePointer<Scalar>, count n: Int, damping used: Scalar,
+                        candidate: Bool, precision: inout CholeskyPrecision?) {
+        switch factorPathForSolve(candidate: candidate) {
+        case .diagonal: diagonal!.solve(g, into: x, count: n, candidate: candidate)
+        case .lowRank: lowRank!.solve(g, into: x, count: n, damping: used, candidate: candidate)
+        case .dense:
+            if dense!.solve(g, into: x, count: n, damping: used, candidate: candidate) { return }
+            // Refinement did not converge: a working-precision factor of the same F̃.
+            let saved = (dense!.matrix, dense!.source)
+            if !candidate, dense!.matrix == nil, dense!.rows.rows > 0 {
+                // The committed factor's own operator: the rows it was built from.
+                dense!.source = .gaussian(jacobian: dense!.rows, samples: 1, beta: dense!.rowsScale)
+            }
+            let outcome = dense!.factor(damping: used, precision: .working)
+            dense!.matrix = saved.0; dense!.source = saved.1
+            precision = .working
+            if outcome == .success {
+                _ = dense!.solve(g, into: x, count: n, damping: used, candidate: true)
+            } else {
+                for i in 0..<n { x[i] = .nan }
             }
         }
-        factorValid = true
-        dirty = false
+    }
+
+    @inlinable
+    func factorPathForSolve(candidate: Bool) -> Path { candidate ? path! : factorPath! }
+
+    /// The candidate becomes the factor; λ bookkeeping (a raised λ becomes the adapted one).
+    @inlinable
+    mutating func commitCandidate(damping used: Scalar, request: Scalar, newCurvature: Bool) {
+        let target = path!
+        switch target {
+        case .diagonal: diagonal!.commit()
+        case .lowRank: lowRank!.commit()
+        case .dense: dense!.commit()
+        }
+        if factorPath != target {
+            if target != .dense { dense = nil }
+            if target != .lowRank { lowRank = nil }
+            if target != .diagonal { diagonal = nil }
+        }
+        factorPath = target
+        if newCurvature { factorUpdates = curvatureUpdates }
         factorDamping = used
         factorRequest = request
         if used > request, case let .levenbergMarquardt(_, _, _, maximum) = damping {
             lambda = Swift.min(used, maximum)
             factorRequest = lambda!
-        }
-    }
-
-    /// x ← F̃⁻¹ g with the current factor.
-    @inlinable
-    mutating func solve(_ g: UnsafePointer<Scalar>, into x: UnsafeMutablePointer<Scalar>, count n: Int) {
-        switch path {
-        case .none:
-            return
-        case .diagonal:
-            buffer.withUnsafeBufferPointer { fb in
-                let f = fb.baseAddress!
-                for i in 0..<n { x[i] = g[i] / f[i] }
-            }
-        case .dense:
-            Scalar.copy(count: n, x: g, incx: 1, y: x, incy: 1)
-            buffer.withUnsafeBufferPointer { fb in
-                _ = NaturalGradientCholesky.solve(fb.baseAddress!, order: n, x)
-            }
-        case .lowRank:
-            // x = (g − s² Aᵀ W⁻¹ A g)/λ,  W = λI + s² AAᵀ.
-            let r = rows.rows, s2 = rowsScale * rowsScale, lambda = factorDamping
-            if scratch.count < r { scratch = Array(repeating: 0, count: r) }
-            var w = scratch; scratch = []
-            defer { scratch = w }
-            rows.elements.withUnsafeBufferPointer { ab in
-                buffer.withUnsafeBufferPointer { fb in
-                    w.withUnsafeMutableBufferPointer { wb in
-                        let a = ab.baseAddress!, v = wb.baseAddress!
-                        Scalar.gemv(transpose: .none, rows: r, columns: n, alpha: 1, a: a, lda: n, x: g, incx: 1, beta: 0, y: v, incy: 1)
-                        _ = NaturalGradientCholesky.solve(fb.baseAddress!, order: r, v)
-                        Scalar.copy(count: n, x: g, incx: 1, y: x, incy: 1)
-                        Scalar.scal(count: n, alpha: 1 / lambda, x: x, incx: 1)
-                        Scalar.gemv(transpose: .transpose, rows: r, columns: n, alpha: -s2 / lambda, a: a, lda: n, x: v, incx: 1,
-                                    beta: 1, y: x, incy: 1)
-                    }
-                }
-            }
         }
     }
 

@@ -7,10 +7,17 @@
 ///   (λI + UᵀU)⁻¹g = (g − Uᵀ(λI + UUᵀ)⁻¹Ug)/λ with two `gemv`s; never forms an n × n matrix.
 ///   Needs λ > 0 (a requested λ = 0 starts at 10⁻⁶·tr(F)/n instead) and no curvature
 ///   moving average.
+/// - ``mixedPrecision``: Cholesky with the factor in Float (`ssyrk`/`spotrf`, about twice as
+///   fast as Double) and Double accuracy by iterative refinement against the exact F̃ (LAPACK's
+///   `dsposv` scheme); falls back to the Double factor when refinement does not converge
+///   (cond(F̃) beyond ~10⁷). The same as ``cholesky`` for `Float`.
 /// - ``automatic``: Woodbury when the curvature has fewer rows than parameters and no moving
-///   average is kept, Cholesky otherwise. A diagonal metric is always solved element-wise.
+///   average is kept; otherwise Cholesky, in mixed precision for Double from
+///   ``NaturalGradient/mixedPrecisionThreshold`` parameters. A diagonal metric is always
+///   solved element-wise. ``NaturalGradient/activeSolver`` reports the choice.
 public enum NaturalGradientSolver: String, Codable, Sendable, CaseIterable {
     case automatic
     case cholesky
     case woodbury
+    case mixedPrecision
 }

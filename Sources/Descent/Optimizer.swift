@@ -47,29 +47,10 @@ public protocol Optimizer<Scalar>: Codable, Sendable {
 
     /// Forgets the state (buffers and step count); hyperparameters stay.
     mutating func reset()
-
-    /// True when the next step needs ``setCurvature(_:)`` first (the natural gradient when it
-    /// refreshes its factor). First-order optimizers: always false.
-    var needsCurvature: Bool { get }
-
-    /// Supplies the curvature (a metric or a Fisher matrix) for the next step. First-order
-    /// optimizers ignore it.
-    mutating func setCurvature(_ curvature: Curvature<Scalar>) throws
-
-    /// True when the optimizer adapts from the loss after each step (the natural gradient with
-    /// Levenberg–Marquardt damping): the caller then reports it with ``reportLoss(before:after:)``.
-    var wantsLossReports: Bool { get }
-
-    /// Reports the loss before and after the last step, on the same data.
-    mutating func reportLoss(before: Scalar, after: Scalar) throws
 }
 
 extension Optimizer {
     public func validateState() throws {}
-    public var needsCurvature: Bool { false }
-    public mutating func setCurvature(_ curvature: Curvature<Scalar>) throws {}
-    public var wantsLossReports: Bool { false }
-    public mutating func reportLoss(before: Scalar, after: Scalar) throws {}
 
     /// Applies one update to `parameters` in place.
     @inlinable

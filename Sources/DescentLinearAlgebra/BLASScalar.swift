@@ -41,11 +41,25 @@ where RawSignificand: FixedWidthInteger {
     static func syrk(triangle: Triangle, transpose: Transpose, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, beta: Self,
                      c: UnsafeMutablePointer<Self>, ldc: Int)
-    /// Cholesky factorization of the row-major SPD matrix A in place (LAPACKE `?potrf`).
+    /// y ← αAx + βy for the symmetric row-major n × n A of which only `triangle` is read.
+    static func symv(triangle: Triangle, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                     x: UnsafePointer<Self>, incx: Int, beta: Self, y: UnsafeMutablePointer<Self>, incy: Int)
+    /// B ← α op(A)⁻¹ B for the triangular row-major n × n A (`triangle`), B row-major n × nrhs
+    /// (`trsm`, left side, non-unit diagonal).
+    static func trsm(triangle: Triangle, transpose: Transpose, n: Int, nrhs: Int, alpha: Self,
+                     a: UnsafePointer<Self>, lda: Int, b: UnsafeMutablePointer<Self>, ldb: Int)
+    /// Cholesky factorization of the row-major SPD matrix A in place, reading and writing only
+    /// `triangle`: `.upper` gives A = UᵀU, `.lower` A = LLᵀ.
+    ///
+    /// Calls LAPACK's column-major `?potrf` through LAPACKE's `_work` entry on the opposite
+    /// triangle (the row-major upper triangle is the column-major lower one), so nothing is
+    /// copied or transposed, nothing allocated, and there is no NaN pre-scan (a NaN reaches
+    /// LAPACK, which may pass it as a pivot: check the factor's diagonal when it matters).
     /// Returns LAPACK's `info`: 0 on success, i > 0 when the leading minor of order i is
-    /// not positive definite, i < 0 when argument −i was illegal.
+    /// not positive definite, i < 0 when argument −i was illegal. n = 0 returns 0 at once.
     static func potrf(triangle: Triangle, n: Int, a: UnsafeMutablePointer<Self>, lda: Int) -> Int
-    /// Solves A X = B with the factor from `potrf` (LAPACKE `?potrs`), B row-major n × nrhs.
+    /// Solves A X = B with the factor from `potrf` (same `triangle`), B row-major n × nrhs:
+    /// column-major `?potrs` for one right-hand side, two `trsm` for several (no copy).
     static func potrs(triangle: Triangle, n: Int, nrhs: Int, a: UnsafePointer<Self>, lda: Int,
                       b: UnsafeMutablePointer<Self>, ldb: Int) -> Int
 }
@@ -65,9 +79,11 @@ public enum Triangle: Sendable, Hashable {
 
     @usableFromInline var cblas: CBLAS_UPLO { self == .upper ? CblasUpper : CblasLower }
     @usableFromInline var lapack: CChar { self == .upper ? CChar(UInt8(ascii: "U")) : CChar(UInt8(ascii: "L")) }
+    /// The same triangle of a row-major matrix seen column-major (its transpose).
+    @usableFromInline var columnMajorLAPACK: CChar { self == .upper ? CChar(UInt8(ascii: "L")) : CChar(UInt8(ascii: "U")) }
 }
 
-@usableFromInline let rowMajorLAPACK = Int32(LAPACK_ROW_MAJOR)
+@usableFromInline let columnMajorLAPACK = Int32(LAPACK_COL_MAJOR)
 
 extension Double: BLASScalar {
     @_transparent public static func axpy(count n: Int, alpha: Double, x: UnsafePointer<Double>, incx: Int,
@@ -111,13 +127,33 @@ extension Double: BLASScalar {
         cblas_dsyrk(CblasRowMajor, triangle.cblas, transpose.cblas, blasint(n), blasint(k), alpha, a, blasint(lda),
                     beta, c, blasint(ldc))
     }
-    @_transparent public static func potrf(triangle: Triangle, n: Int, a: UnsafeMutablePointer<Double>, lda: Int) -> Int {
-        Int(LAPACKE_dpotrf(rowMajorLAPACK, triangle.lapack, Int32(n), a, Int32(lda)))
+    @_transparent public static func symv(triangle: Triangle, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                                          x: UnsafePointer<Double>, incx: Int, beta: Double, y: UnsafeMutablePointer<Double>, incy: Int) {
+        cblas_dsymv(CblasRowMajor, triangle.cblas, blasint(n), alpha, a, blasint(lda), x, blasint(incx), beta, y, blasint(incy))
     }
-    @_transparent public static func potrs(triangle: Triangle, n: Int, nrhs: Int, a: UnsafePointer<Double>, lda: Int,
-                                           b: UnsafeMutablePointer<Double>, ldb: Int) -> Int {
-        Int(LAPACKE_dpotrs(rowMajorLAPACK, triangle.lapack, Int32(n), Int32(nrhs), a, Int32(lda),
-                           b, Int32(ldb)))
+    @_transparent public static func trsm(triangle: Triangle, transpose: Transpose, n: Int, nrhs: Int, alpha: Double,
+                                          a: UnsafePointer<Double>, lda: Int, b: UnsafeMutablePointer<Double>, ldb: Int) {
+        cblas_dtrsm(CblasRowMajor, CblasLeft, triangle.cblas, transpose.cblas, CblasNonUnit, blasint(n), blasint(nrhs),
+                    alpha, a, blasint(lda), b, blasint(ldb))
+    }
+    @inlinable public static func potrf(triangle: Triangle, n: Int, a: UnsafeMutablePointer<Double>, lda: Int) -> Int {
+        guard n > 0 else { return 0 }
+        return Int(LAPACKE_dpotrf_work(columnMajorLAPACK, triangle.columnMajorLAPACK, Int32(n), a, Int32(lda)))
+    }
+    @inlinable public static func potrs(triangle: Triangle, n: Int, nrhs: Int, a: UnsafePointer<Double>, lda: Int,
+                                        b: UnsafeMutablePointer<Double>, ldb: Int) -> Int {
+        guard n > 0, nrhs > 0 else { return 0 }
+        if nrhs == 1 {
+            // A row-major n × 1 B is the column-major n × 1 B with leading dimension n.
+            return Int(LAPACKE_dpotrs_work(columnMajorLAPACK, triangle.columnMajorLAPACK, Int32(n), 1, a, Int32(lda),
+                                              b, Int32(n)))
+        }
+        // A = UᵀU: Uᵀ Y = B, U X = Y;  A = LLᵀ: L Y = B, Lᵀ X = Y.
+        trsm(triangle: triangle, transpose: triangle == .upper ? .transpose : .none, n: n, nrhs: nrhs, alpha: 1,
+             a: a, lda: lda, b: b, ldb: ldb)
+        trsm(triangle: triangle, transpose: triangle == .upper ? .none : .transpose, n: n, nrhs: nrhs, alpha: 1,
+             a: a, lda: lda, b: b, ldb: ldb)
+        return 0
     }
 }
 
@@ -163,12 +199,32 @@ extension Float: BLASScalar {
         cblas_ssyrk(CblasRowMajor, triangle.cblas, transpose.cblas, blasint(n), blasint(k), alpha, a, blasint(lda),
                     beta, c, blasint(ldc))
     }
-    @_transparent public static func potrf(triangle: Triangle, n: Int, a: UnsafeMutablePointer<Float>, lda: Int) -> Int {
-        Int(LAPACKE_spotrf(rowMajorLAPACK, triangle.lapack, Int32(n), a, Int32(lda)))
+    @_transparent public static func symv(triangle: Triangle, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                          x: UnsafePointer<Float>, incx: Int, beta: Float, y: UnsafeMutablePointer<Float>, incy: Int) {
+        cblas_ssymv(CblasRowMajor, triangle.cblas, blasint(n), alpha, a, blasint(lda), x, blasint(incx), beta, y, blasint(incy))
     }
-    @_transparent public static func potrs(triangle: Triangle, n: Int, nrhs: Int, a: UnsafePointer<Float>, lda: Int,
-                                           b: UnsafeMutablePointer<Float>, ldb: Int) -> Int {
-        Int(LAPACKE_spotrs(rowMajorLAPACK, triangle.lapack, Int32(n), Int32(nrhs), a, Int32(lda),
-                           b, Int32(ldb)))
+    @_transparent public static func trsm(triangle: Triangle, transpose: Transpose, n: Int, nrhs: Int, alpha: Float,
+                                          a: UnsafePointer<Float>, lda: Int, b: UnsafeMutablePointer<Float>, ldb: Int) {
+        cblas_strsm(CblasRowMajor, CblasLeft, triangle.cblas, transpose.cblas, CblasNonUnit, blasint(n), blasint(nrhs),
+                    alpha, a, blasint(lda), b, blasint(ldb))
+    }
+    @inlinable public static func potrf(triangle: Triangle, n: Int, a: UnsafeMutablePointer<Float>, lda: Int) -> Int {
+        guard n > 0 else { return 0 }
+        return Int(LAPACKE_spotrf_work(columnMajorLAPACK, triangle.columnMajorLAPACK, Int32(n), a, Int32(lda)))
+    }
+    @inlinable public static func potrs(triangle: Triangle, n: Int, nrhs: Int, a: UnsafePointer<Float>, lda: Int,
+                                        b: UnsafeMutablePointer<Float>, ldb: Int) -> Int {
+        guard n > 0, nrhs > 0 else { return 0 }
+        if nrhs == 1 {
+            // A row-major n × 1 B is the column-major n × 1 B with leading dimension n.
+            return Int(LAPACKE_spotrs_work(columnMajorLAPACK, triangle.columnMajorLAPACK, Int32(n), 1, a, Int32(lda),
+                                              b, Int32(n)))
+        }
+        // A = UᵀU: Uᵀ Y = B, U X = Y;  A = LLᵀ: L Y = B, Lᵀ X = Y.
+        trsm(triangle: triangle, transpose: triangle == .upper ? .transpose : .none, n: n, nrhs: nrhs, alpha: 1,
+             a: a, lda: lda, b: b, ldb: ldb)
+        trsm(triangle: triangle, transpose: triangle == .upper ? .none : .transpose, n: n, nrhs: nrhs, alpha: 1,
+             a: a, lda: lda, b: b, ldb: ldb)
+        return 0
     }
 }

@@ -1,10 +1,13 @@
-/// Shape-checked LAPACK (LAPACKE) routines: the Cholesky factorization and solve.
+/// Shape-checked LAPACK routines: the Cholesky factorization and solve. They call LAPACK's
+/// column-major routines on the row-major storage directly (see ``BLASScalar/potrf(triangle:n:a:lda:)``):
+/// no copy, no transposition, no allocation.
 public enum LAPACK {
     /// Factors the SPD matrix A = UᵀU in place (`?potrf`, upper triangle; the strictly lower
     /// triangle is left as it was).
     ///
     /// - Throws: ``LinearAlgebraError/notPositiveDefinite(order:)`` naming the order of the first
-    ///   leading minor that is not positive definite; A's contents are then unspecified.
+    ///   leading minor that is not positive definite (or whose pivot is NaN or infinite); A's
+    ///   contents are then unspecified.
     /// - Complexity: n³/3 flops.
     @inlinable public static func potrf<S: BLASScalar>(_ a: inout Matrix<S>) throws {
         try a.checkShape()
@@ -16,6 +19,11 @@ public enum LAPACK {
         guard n > 0 else { return }
         let info = a.elements.withUnsafeMutableBufferPointer { S.potrf(triangle: .upper, n: n, a: $0.baseAddress!, lda: n) }
         try check(info, routine: "potrf")
+        // LAPACK may pass a NaN pivot (NaN ≤ 0 is false); a NaN or infinity anywhere in A
+        // reaches the pivot of its column.
+        if let bad = (0..<n).first(where: { !a.elements[$0 * n + $0].isFinite }) {
+            throw LinearAlgebraError.notPositiveDefinite(order: bad + 1)
+        }
     }
 
     /// Solves A X = B in place of B, given the upper Cholesky factor of A from ``potrf(_:)``.

@@ -1,4 +1,5 @@
 import Foundation
+import Descent  // AtomicFile
 
 /// One SVG (or XHTML) element: a name, attributes in order, children, and text content.
 ///
@@ -141,10 +142,3 @@ public enum SVGNumber {
     }
 }
 
-/// Writing text files atomically: to a temporary name in the same folder, then renamed, so a
-/// reader never sees a half-written file and a failure leaves the old one in place.
-public enum AtomicFile {
-    public static func write(_ text: String, to url: URL) throws {
-        try Data(text.utf8).write(to: url, options: .atomic)
-    }
-}

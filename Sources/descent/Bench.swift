@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "Benchmarks to run: first-order, natural or all (default: all, or first-order when --optimizer is given).")
+    @Option(name: .long, help: "Benchmarks to run: first-order, natural, all (default: all, or first-order when --optimizer is given), or checkpoint (write/read speed; JSON up to 1e7).")
     var kind: BenchKind?
 
     @Option(name: .long, help: "Comma-separated first-order optimizers (default: all of \(BenchOptimizer.all.map(\.name).joined(separator: ","))).")
@@ -55,6 +55,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Score rows m of the empirical Fisher in the Cholesky case (m = min(this, n)).")
     var choleskySamples: Int = 256
 
+    @OptionGroup(title: "K-FAC (--kind kfac, kfac-race)")
+    var kfacOptions: BenchKFACOptions
+
     mutating func validate() throws {
         optimizer = optimizer.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
         for name in optimizer where BenchOptimizer.named(name) == nil {
@@ -82,9 +85,21 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        BenchSystem.preloadAllocationCounter()
         if let threads { ParallelConfiguration.threads = threads }
         let kind = self.kind ?? (optimizer.isEmpty ? .all : .firstOrder)
+        if kind == .checkpoint {
+            return try BenchCheckpoint.run(sizes: try Bench.parseSizes(sizes, option: "--sizes") ?? [10_000_000, 100_000_000],
+                                           precisions: precision.scalars, jsonLimit: 10_000_000, json: json,
+                                           directory: FileManager.default.temporaryDirectory)
+        }
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)
+        KernelHint.printOnce()
+        if !json { print(OpenBLAS.summary) }
+        if kind == .kfac || kind == .kfacRace {
+            try runKFAC(kind, runner: &runner)
+            return
+        }
         if kind != .natural {
             let specs = optimizer.isEmpty ? BenchOptimizer.all : optimizer.compactMap(BenchOptimizer.named)
             let explicit = try Bench.parseSizes(sizes, option: "--sizes")
@@ -105,6 +120,11 @@ enum BenchKind: String, ExpressibleByArgument, CaseIterable {
     case firstOrder = "first-order"
     case natural
     case all
+    /// K-FAC on the digits perceptron (BenchKFAC.swift); not part of `all`.
+    case kfac
+    case kfacRace = "kfac-race"
+    /// Checkpoint write/read speed (not part of `all`: it writes GBs to disk).
+    case checkpoint
 }
 
 enum BenchPrecision: String, ExpressibleByArgument, CaseIterable {

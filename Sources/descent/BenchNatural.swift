@@ -1,4 +1,3 @@
-import CLAPACKE
 import Descent
 
 /// The natural-gradient benchmark (Double): the full ``NaturalGradient`` step with an empirical
@@ -8,6 +7,9 @@ import Descent
 /// - Cholesky (n × n): step = setCurvature(.empiricalFisher(S)) + step; raw = syrk (SᵀS/m, upper
 ///   triangle) + λ on the diagonal + potrf + potrs (LAPACK's column-major routines, no
 ///   LAPACKE transposition).
+/// - Mixed precision (n × n): the same step with ``NaturalGradientSolver/mixedPrecision``
+///   (`ssyrk` + `spotrf`, Double refinement); raw = the Double calls above, so the ratio is the
+///   speed-up over the plain Double solve.
 /// - Woodbury (m ≪ n): raw = syrk (AAᵀ, m × m) + λ/s² on the diagonal + potrf + gemv (Ag) +
 ///   potrs + gemv (Aᵀv, accumulated into x) + axpy (θ update).
 enum BenchNatural {
@@ -39,7 +41,7 @@ enum BenchNatural {
         for i in 0..<n { gradient[i] = Double(i % 7) / 7 - 0.4 }
         var opt = try NaturalGradient<Double>(learningRate: 1e-3, damping: .fixed(lambda), solver: solver,
                                               nonFiniteGradientPolicy: .unchecked)
-        let dense = solver == .cholesky
+        let dense = solver == .cholesky || solver == .mixedPrecision
         let order = dense ? n : m
         var work = [Double](repeating: 0, count: order * order)
         var x = [Double](repeating: 0, count: n)
@@ -57,25 +59,24 @@ enum BenchNatural {
                             parameters.withUnsafeMutableBufferPointer { pb in
                                 gradient.withUnsafeBufferPointer { gb in
                                     let a = sb.baseAddress!, w = wb.baseAddress!, xp = xb.baseAddress!, g = gb.baseAddress!
-                                    let lower = CChar(UInt8(ascii: "L"))
                                     if dense {
                                         // F = SᵀS/m in the upper triangle (row-major) = lower (column-major).
                                         Double.syrk(triangle: .upper, transpose: .transpose, n: n, k: m, alpha: 1 / Double(m),
                                                     a: a, lda: n, beta: 0, c: w, ldc: n)
                                         for i in 0..<n { w[i * n + i] += lambda }
-                                        _ = LAPACKE_dpotrf_work(Int32(LAPACK_COL_MAJOR), lower, Int32(n), w, Int32(n))
+                                        _ = Double.potrf(triangle: .upper, n: n, a: w, lda: n)
                                         Double.copy(count: n, x: g, incx: 1, y: xp, incy: 1)
-                                        _ = LAPACKE_dpotrs_work(Int32(LAPACK_COL_MAJOR), lower, Int32(n), 1, w, Int32(n), xp, Int32(n))
+                                        _ = Double.potrs(triangle: .upper, n: n, nrhs: 1, a: w, lda: n, b: xp, ldb: 1)
                                     } else {
                                         let vp = vb.baseAddress!
                                         let s2 = 1 / Double(m)
                                         Double.syrk(triangle: .upper, transpose: .none, n: m, k: n, alpha: 1,
                                                     a: a, lda: n, beta: 0, c: w, ldc: m)
                                         for i in 0..<m { w[i * m + i] += lambda / s2 }
-                                        _ = LAPACKE_dpotrf_work(Int32(LAPACK_COL_MAJOR), lower, Int32(m), w, Int32(m))
+                                        _ = Double.potrf(triangle: .upper, n: m, a: w, lda: m)
                                         Double.gemv(transpose: .none, rows: m, columns: n, alpha: 1, a: a, lda: n, x: g, incx: 1,
                                                     beta: 0, y: vp, incy: 1)
-                                        _ = LAPACKE_dpotrs_work(Int32(LAPACK_COL_MAJOR), lower, Int32(m), 1, w, Int32(m), vp, Int32(m))
+                                        _ = Double.potrs(triangle: .upper, n: m, nrhs: 1, a: w, lda: m, b: vp, ldb: 1)
                                         Double.copy(count: n, x: g, incx: 1, y: xp, incy: 1)
                                         Double.gemv(transpose: .transpose, rows: m, columns: n, alpha: -1 / lambda, a: a, lda: n,
                                                     x: vp, incx: 1, beta: 1 / lambda, y: xp, incy: 1)

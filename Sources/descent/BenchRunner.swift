@@ -150,11 +150,12 @@ struct BenchRunner {
 
     mutating func natural(choleskySizes: [Int], woodburySizes: [Int], ranks: [Int], choleskySamples: Int) throws {
         var cases: [(NaturalGradientSolver, Int, Int)] = choleskySizes.map { (.cholesky, $0, Swift.min(choleskySamples, $0)) }
+        cases += choleskySizes.map { (.mixedPrecision, $0, Swift.min(choleskySamples, $0)) }
         for n in woodburySizes { for m in ranks where m < n { cases.append((.woodbury, n, m)) } }
         progress = BenchProgress(total: cases.count)
         for (solver, n, m) in cases {
-            let name = solver == .cholesky ? "cholesky" : "woodbury"
-            let bytes = 8 * (solver == .cholesky ? 2 * n * n + m * n : 2 * m * n + 2 * m * m) + 8 * 6 * n
+            let name = solver == .cholesky ? "cholesky" : solver == .mixedPrecision ? "cholesky" : "woodbury"
+            let bytes = 8 * (solver != .woodbury ? 2 * n * n + m * n : 2 * m * n + 2 * m * m) + 8 * 6 * n
             if Double(bytes) > 0.5 * Double(BenchSystem.availableMemoryBytes()) {
                 note("skipping natural \(name) n = \(n), m = \(m): needs \(BenchTable.bytes(bytes))")
                 progress.finish()
@@ -167,13 +168,13 @@ struct BenchRunner {
             var fields: [(String, BenchJSON)] = [
                 ("kind", .string("natural")),
                 ("solver", .string(name)),
-                ("precision", .string("double")),
+                ("precision", .string(solver == .mixedPrecision ? "mixed" : "double")),
                 ("n", .int(n)),
                 ("m", .int(m)),
                 ("seconds", .number(t.seconds)),
                 ("raw_seconds", .number(t.rawSeconds)),
                 ("ratio", .number(t.seconds / t.rawSeconds)),
-                ("raw_calls", .string(solver == .cholesky ? "syrk+potrf+potrs" : "syrk+potrf+gemv+potrs+gemv+axpy")),
+                ("raw_calls", .string(solver != .woodbury ? "syrk+potrf+potrs" : "syrk+potrf+gemv+potrs+gemv+axpy")),
                 ("rounds", .int(t.rounds)),
             ]
             fields.append(("allocations_per_step", t.allocationsPerStep.map { .number($0) } ?? .null))

@@ -1,4 +1,3 @@
-import CMallocCounter
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -42,17 +41,72 @@ enum BenchSystem {
         return Int(ProcessInfo.processInfo.physicalMemory)
     }
 
-    /// Heap allocations made so far by the whole process, or nil where they cannot be counted.
+    /// `descent_malloc_count` of the preloaded counter (libDescentMallocCounter), looked up once.
+    private static let mallocCounter: (@convention(c) () -> Int64)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "descent_malloc_count") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) () -> Int64).self)
+    }()
+
+    /// Heap allocations made so far by the whole process, or nil where they cannot be counted
+    /// (the counter is not preloaded: see ``preloadAllocationCounter()``).
     @inline(__always) static func allocationCount() -> Int? {
-        let c = descent_malloc_count()
+        guard let counter = mallocCounter else { return nil }
+        let c = counter()
         return c < 0 ? nil : Int(c)
     }
 
     /// How allocations are counted, for the output.
     static var allocationMethod: String {
         allocationCount() == nil
-            ? "unavailable on this platform"
-            : "malloc/calloc/realloc/posix_memalign/aligned_alloc/memalign calls of all threads, counted by an interposer linked into the executable (CMallocCounter)"
+            ? "not counted (\(preloadUnavailableReason ?? "the counter is not loaded"))"
+            : "malloc/calloc/realloc/posix_memalign/aligned_alloc/memalign/valloc calls of all threads, counted by libDescentMallocCounter preloaded into the benchmark's process"
+    }
+
+    /// The environment variable that marks the re-executed benchmark process.
+    static let preloadMarker = "DESCENT_BENCH_PRELOADED"
+
+    /// The counter library built beside the executable, if any.
+    static var counterLibrary: String? {
+        #if os(Linux)
+        guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let path = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("libDescentMallocCounter.so").path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// Whether a sanitizer runtime owns the allocator in this process.
+    static var sanitized: Bool {
+        let process = UnsafeMutableRawPointer(bitPattern: 0)
+        return dlsym(process, "__asan_init") != nil || dlsym(process, "__tsan_init") != nil
+    }
+
+    /// Why allocations cannot be counted, or nil when they can (or the process will be re-executed).
+    static var preloadUnavailableReason: String? {
+        if sanitized { return "a sanitizer owns the allocator" }
+        if counterLibrary == nil { return "libDescentMallocCounter.so is not beside the executable" }
+        if ProcessInfo.processInfo.environment[preloadMarker] != nil { return "the preloaded counter did not load" }
+        return nil
+    }
+
+    /// Re-executes this process with the allocation counter preloaded (`LD_PRELOAD`), so that only
+    /// the benchmark's process has its allocator interposed. Returns (without re-executing) when
+    /// the counter is loaded already or cannot be: the benchmark then runs without counts.
+    static func preloadAllocationCounter() {
+        #if os(Linux)
+        guard mallocCounter == nil, preloadUnavailableReason == nil, let library = counterLibrary else { return }
+        var environment = ProcessInfo.processInfo.environment
+        environment[preloadMarker] = "1"
+        environment["LD_PRELOAD"] = [library, environment["LD_PRELOAD"]].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ":")
+        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+        let pairs = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        fflush(stdout)
+        execve("/proc/self/exe", arguments, pairs)
+        // execve returned: run in this process, without counts.
+        for p in arguments { free(p) }
+        for p in pairs { free(p) }
+        #endif
     }
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }

@@ -1,7 +1,8 @@
 /// A user error of the command-line tool: printed as one line on stderr, exit status 1.
-struct CLIError: Error, CustomStringConvertible {
+struct CLIError: Error, LocalizedError, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+    var errorDescription: String? { description }
 }
 
 /// Parsing of the comma-separated lists the options take (`--start -1.5,2`, `--hidden 16,8`).
@@ -15,7 +16,7 @@ enum ListParser {
         }
         return try items.enumerated().map { i, item in
             guard let v = Double(item), v.isFinite else {
-                throw CLIError("\(option): '\(item)' (item \(i + 1) of '\(text)') is not a finite number")
+                throw CLIError("\(option): '\(Message.clip(item))' (item \(i + 1) of \(items.count)) is not a finite number")
             }
             return v
         }
@@ -26,8 +27,8 @@ enum ListParser {
         let items = text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         return try items.enumerated().map { i, item in
-            guard let v = Int(item), v >= minimum else {
-                throw CLIError("\(option): '\(item)' (item \(i + 1) of '\(text)') is not an integer ≥ \(minimum)")
+            guard let v = try? SizeArgument.parse(item), v >= minimum else {
+                throw CLIError("\(option): '\(Message.clip(item))' (item \(i + 1) of \(items.count)) is not an integer ≥ \(minimum)")
             }
             return v
         }
@@ -39,7 +40,7 @@ enum ListParser {
         var out: [T] = []
         for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !item.isEmpty {
             guard let v = T(rawValue: item) else {
-                throw CLIError("\(option): unknown name '\(item)'; valid names: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw CLIError("\(option): unknown name '\(Message.clip(item))'; valid names: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             if !out.contains(where: { $0.rawValue == v.rawValue }) { out.append(v) }
         }

@@ -24,19 +24,28 @@ struct DescentCommand: ParsableCommand {
             head += head.isEmpty ? line : " " + line
         }
         if head.hasPrefix("Error: ") { head.removeFirst(7) }
-        return items.isEmpty ? head : head + " " + items.joined(separator: ", ")
+        return clipQuoted(items.isEmpty ? head : head + " " + items.joined(separator: ", "))
+    }
+
+    /// Every quoted value ('…') cut to ``Message/limit`` characters, so that a 20 MB argument is
+    /// not echoed whole.
+    static func clipQuoted(_ message: String) -> String {
+        guard message.count > Message.limit else { return message }
+        let parts = message.split(separator: "'", omittingEmptySubsequences: false)
+        return parts.enumerated().map { i, part in i % 2 == 1 && !part.contains("… (") ? Message.clip(part) : String(part) }.joined(separator: "'")
     }
 
     /// Parses and runs, printing errors on one line.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(ResumeArguments.expand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 exit(withError: error)   // --help, --version
             }
+            if DistributedLaunch.isSecondaryRank { Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue) }  // reported once, by rank 0
             FileHandle.standardError.write(Data("descent: error: \(oneLine(message(for: error)))\n".utf8))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }

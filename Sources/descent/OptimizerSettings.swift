@@ -3,7 +3,7 @@ import Descent
 
 /// The optimizers the tool knows, by their command-line names.
 enum OptimizerName: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, natural
+    case sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, natural, kfac
 
     /// The options (by their command-line names) that apply to this optimizer.
     var applicableOptions: Set<String> {
@@ -15,6 +15,7 @@ enum OptimizerName: String, CaseIterable, ExpressibleByArgument, Sendable {
         case .adadelta: return ["--lr", "--rho", "--eps", "--eps-outside-sqrt", "--weight-decay"]
         case .adam, .adamw: return ["--lr", "--beta1", "--beta2", "--eps", "--weight-decay", "--amsgrad"]
         case .natural: return ["--lr", "--damping", "--fisher", "--step-length", "--rho"]
+        case .kfac: return ["--lr", "--damping", "--fisher", "--kfac-decay", "--inverse-interval", "--kl-clip"]
         }
     }
 }
@@ -43,6 +44,10 @@ struct OptimizerSettings: Sendable {
     var damping: Double?
     var fisher: FisherKind?
     var stepLength: Double?
+    /// K-FAC: β of the factor averages, T of the Cholesky refresh, κ of the KL clipping.
+    var kfacDecay: Double?
+    var inverseInterval: Int?
+    var klClip: Double?
 
     init(_ name: OptimizerName, learningRate: Double? = nil) {
         self.name = name
@@ -65,6 +70,9 @@ struct OptimizerSettings: Sendable {
         if damping != nil { out.append("--damping") }
         if fisher != nil { out.append("--fisher") }
         if stepLength != nil { out.append("--step-length") }
+        if kfacDecay != nil { out.append("--kfac-decay") }
+        if inverseInterval != nil { out.append("--inverse-interval") }
+        if klClip != nil { out.append("--kl-clip") }
         return out
     }
 
@@ -84,6 +92,8 @@ struct OptimizerSettings: Sendable {
         add("lr", learningRate); add("momentum", momentum); add("beta1", beta1); add("beta2", beta2)
         add("eps", epsilon); add("rho", rho); add("weight-decay", weightDecay); add("damping", damping)
         add("step-length", stepLength)
+        add("kfac-decay", kfacDecay); add("kl-clip", klClip)
+        if let inverseInterval { parts.append("inverse-interval=\(inverseInterval)") }
         if amsgrad == true { parts.append("amsgrad") }
         if centered == true { parts.append("centered") }
         if epsilonOutsideSquareRoot == true { parts.append("eps-outside-sqrt") }
@@ -158,7 +168,21 @@ struct OptimizerSettings: Sendable {
             return o
         case .natural:
             return try makeNaturalGradient(S.self)
+        case .kfac:
+            return try makeKFAC(S.self)
         }
+    }
+
+    /// K-FAC: `--lr` η, `--damping` λ (fixed), `--kfac-decay` β, `--inverse-interval` T, `--kl-clip` κ.
+    func makeKFAC<S: BLASScalar>(_: S.Type) throws -> KFAC<S> {
+        var o = try KFAC<S>()
+        if let v = learningRate { o.learningRate = S(v) }
+        if let v = damping { o.damping = .fixed(S(v)) }
+        if let v = kfacDecay { o.factorDecay = S(v) }
+        if let v = inverseInterval { o.inverseUpdateInterval = v }
+        if let v = klClip { o.klClip = S(v) }
+        try o.validate()
+        return o
     }
 
     /// The natural gradient θ ← θ − η (F + λI)⁻¹∇L; `--rho` sets its curvature moving average.

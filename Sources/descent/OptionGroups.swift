@@ -28,10 +28,16 @@ struct OptimizerOptions: ParsableArguments {
     var epsOutsideSqrt = false
     @Option(parsing: .unconditional, help: "Damping λ of the natural gradient, (F + λI)⁻¹∇L.")
     var damping: Double?
-    @Option(help: "Fisher information of the natural gradient: empirical|exact.")
+    @Option(help: "Fisher information of the natural gradient (empirical|exact) or K-FAC's factors (exact|sampled|empirical).")
     var fisher: FisherKind?
     @Option(name: .customLong("step-length"), parsing: .unconditional, help: "Natural gradient: fixed step length ‖δθ‖_F (the lecture's constrained step).")
     var stepLength: Double?
+    @Option(name: .customLong("kfac-decay"), parsing: .unconditional, help: "K-FAC: decay β of the factors' moving average (default 0.95; 0 = each batch's factors).")
+    var kfacDecay: Double?
+    @Option(name: .customLong("inverse-interval"), parsing: .unconditional, help: "K-FAC: refactor (Cholesky) every T steps (default 10).")
+    var inverseInterval: Int?
+    @Option(name: .customLong("kl-clip"), parsing: .unconditional, help: "K-FAC: KL clipping κ, ν = min(1, √(κ / (η² Σ⟨∇W, ΔW⟩))).")
+    var klClip: Double?
 
     func settings(_ name: OptimizerName) -> OptimizerSettings {
         var s = OptimizerSettings(name, learningRate: learningRate)
@@ -47,6 +53,9 @@ struct OptimizerOptions: ParsableArguments {
         s.damping = damping
         s.fisher = fisher
         s.stepLength = stepLength
+        s.kfacDecay = kfacDecay
+        s.inverseInterval = inverseInterval
+        s.klClip = klClip
         return s
     }
 }

@@ -25,11 +25,11 @@ struct ProblemOptions: ParsableArguments {
     var target: String?
     @Flag(help: "Standardize the features (z-scores, population std).")
     var standardize = false
-    @Option(parsing: .unconditional, help: "Synthetic data: number of samples (default 500).")
+    @Option(parsing: .unconditional, help: "Synthetic data: number of samples (default 500).", transform: { try SizeArgument.parse($0) })
     var samples: Int?
-    @Option(parsing: .unconditional, help: "Synthetic data: number of features (linear, logistic, softmax; default 5).")
+    @Option(parsing: .unconditional, help: "Synthetic data: number of features (linear, logistic, softmax; default 5).", transform: { try SizeArgument.parse($0) })
     var features: Int?
-    @Option(parsing: .unconditional, help: "Synthetic data: number of classes (softmax; default 3).")
+    @Option(parsing: .unconditional, help: "Synthetic data: number of classes (softmax; default 3).", transform: { try SizeArgument.parse($0) })
     var classes: Int?
     @Option(help: "MLP: hidden activation, tanh|sigmoid (library default tanh).")
     var activation: HiddenActivation?
@@ -70,6 +70,12 @@ struct ProblemSettings: Sendable {
         if name == .mlp, l2 != nil { try refuse("--l2", "linear, logistic, softmax") }
         if name == .mlp || name.isPlane, features != nil { try refuse("--features", "linear, logistic, softmax (synthetic data)") }
         if name != .softmax, classes != nil { try refuse("--classes", "softmax (synthetic data)") }
+        if let a, !a.isFinite { throw CLIError("--a: \(a) is not a finite number") }
+        if let b, !b.isFinite { throw CLIError("--b: \(b) is not a finite number") }
+        if let l2, !(l2 >= 0 && l2.isFinite) { throw CLIError("--l2: \(l2) must be a finite number ≥ 0") }
+        if let classes, classes > SoftmaxRegression<Double>.maximumClassCount {
+            throw CLIError("--classes: \(classes) is more than the \(SoftmaxRegression<Double>.maximumClassCount) classes a softmax model takes")
+        }
         if let features, features < 1 { throw CLIError("--features: \(features) must be ≥ 1") }
         if let classes, classes < 2 { throw CLIError("--classes: \(classes) must be ≥ 2") }
         if data != nil && (features != nil || classes != nil) { throw CLIError("--features and --classes apply to synthetic data only, not with --data") }
@@ -107,7 +113,9 @@ struct ProblemSettings: Sendable {
         case .saddle:
             problem = Problem(plane: s2.map { Saddle<S>(start: $0) } ?? Saddle<S>())
         case .linear, .logistic, .softmax, .mlp:
+            try checkSyntheticSize(S.self)
             let data = try DataSource(spec: self).load(S.self, seed: seed)
+            if name == .mlp { try checkPerceptronSize(S.self, data: data) }
             let l2 = S(self.l2 ?? 0)
             let objective: any Objective<S>
             do {
@@ -128,6 +136,41 @@ struct ProblemSettings: Sendable {
         var p = problem
         if let s2 { p.start = s2 }
         return p
+    }
+
+    /// Throws when the synthetic data (drawn in Double, stored in `S`, copied once by the model)
+    /// and the model's parameters would not fit in memory. CSV data is bounded by its file.
+    func checkSyntheticSize<S: BLASScalar>(_: S.Type) throws {
+        guard data == nil else { return }
+        let m = samples ?? 500
+        let d = name == .mlp ? 2 : (features ?? 5)
+        let k = name == .softmax ? (classes ?? 3) : 1
+        let s = MemoryLayout<S>.size
+        let perValue = 8 + 2 * s
+        let bytes = MemoryBudget.sum([
+            MemoryBudget.product(m, d + 1, perValue),                      // features and targets
+            MemoryBudget.product(k, d + 1, 8 * s),                         // θ, gradient, optimizer state
+            name == .softmax ? MemoryBudget.product(m, k, 2 * s) : 0,      // class scores
+        ])
+        var what = "--samples \(m)"
+        if name != .mlp { what += " × --features \(d)" }
+        if name == .softmax { what += " × --classes \(k)" }
+        try MemoryBudget.require(bytes, for: what)
+    }
+
+    /// Throws when the perceptron's parameters and activations would not fit in memory.
+    func checkPerceptronSize<S: BLASScalar>(_: S.Type, data: Dataset<S>) throws {
+        let widths = try hidden.map { try ListParser.integers($0, option: "--hidden") } ?? [16]
+        let k = Swift.max(1, Swift.min(data.classCount ?? 1, SoftmaxRegression<S>.maximumClassCount))
+        let layers = [data.featureCount] + widths + [k > 2 ? k : 1]
+        var parameters: [Int?] = []
+        for (i, o) in zip(layers, layers.dropFirst()) { parameters.append(MemoryBudget.product(i + 1, o)) }
+        let s = MemoryLayout<S>.size
+        let bytes = MemoryBudget.sum([
+            MemoryBudget.sum(parameters).flatMap { MemoryBudget.product($0, 8 * s) },
+            MemoryBudget.sum(widths.map { MemoryBudget.product(data.sampleCount, $0, 3 * s) }),
+        ])
+        try MemoryBudget.require(bytes, for: "--hidden \(Message.clip(hidden ?? "16"))")
     }
 
     func makePerceptron<S: BLASScalar>(data: Dataset<S>, l2: S) throws -> any Objective<S> {

@@ -23,12 +23,14 @@ struct Run: ParsableCommand {
     @OptionGroup(title: "Optimizer options") var optimizerOptions: OptimizerOptions
     @OptionGroup(title: "Training options") var training: TrainingArguments
     @OptionGroup(title: "Problem options") var problemOptions: ProblemOptions
+    @OptionGroup(title: "Saving, resuming and validation") var session: SessionOptions
     @Option(parsing: .unconditional, help: "Starting point, comma-separated (default: the problem's standard start).")
     var start: String?
     @Option(help: "Arithmetic precision: float|double.")
     var precision: Precision = .double
     @Option(help: "Write the trajectory as CSV to this file.")
     var trace: String?
+    @OptionGroup(title: "Distributed options (mpirun -np P descent run --distributed …)") var distributed: DistributedArguments
 
     enum Precision: String, CaseIterable, ExpressibleByArgument { case float, double }
 
@@ -40,8 +42,11 @@ struct Run: ParsableCommand {
     }
 
     func execute<S: BLASScalar>(_: S.Type) throws {
+        KernelHint.printOnce()
+        if session.isActive(schedule: training.schedule) { return try executeSession(S.self) }
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
+        try MemoryBudget.requireRun(S.self, dimension: problem.objective.dimension, steps: training.steps, trace: trace)
         let optimizer: any Optimizer<S>
         do {
             optimizer = try optimizerOptions.settings(self.optimizer).make(S.self)
@@ -53,14 +58,17 @@ struct Run: ParsableCommand {
         if let b = training.batchSize, problem.objective.sampleCount == 0 {
             throw CLIError("--batch-size \(b): the \(self.problem.rawValue) problem has no data samples")
         }
-        let (result, seconds) = try timed { () throws -> TrainingResult<S> in
+        let ((result, trained), seconds) = try timed { () throws -> (TrainingResult<S>, any Optimizer<S>) in
             do {
-                return try train(problem.objective, from: problem.start, optimizer: optimizer, options: options)
+                if distributed.distributed {
+                    return (try distributed.train(problem.objective, from: problem.start, optimizer: optimizer, options: options), optimizer)
+                }
+                return try trainKeepingOptimizer(problem.objective, from: problem.start, optimizer: optimizer, options: options)
             } catch let error as TrainingError {
                 throw CLIError("\(error)")
             }
         }
-        if let trace {
+        if let trace, distributed.isPrimary {
             try Trace.write(result.history, dimension: problem.objective.dimension, to: trace)
         }
         var lines = [
@@ -69,6 +77,7 @@ struct Run: ParsableCommand {
             "steps:      \(result.steps) (stopped: \(result.stopReason.rawValue))",
             "final loss: \(result.finalLoss)",
         ]
+        if let line = naturalSolverLine(trained) { lines.append(line) }
         if let accuracy = result.parameters.withUnsafeBufferPointer({ problem.objective.accuracy(at: $0) }) {
             lines.append("accuracy:   \(String(format: "%.4f", accuracy))")
         }
@@ -77,6 +86,7 @@ struct Run: ParsableCommand {
         }
         lines.append("time:       \(String(format: "%.3f", seconds)) s")
         if let trace { lines.append("trace:      \(trace) (\(result.history.count) rows)") }
-        print(lines.joined(separator: "\n"))
+        lines.append(contentsOf: distributed.summaryLines)
+        if distributed.isPrimary { print(lines.joined(separator: "\n")) }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import DescentPlots
+import Descent
 import DescentProblems
 
 /// The `--trace` CSV: header `step,loss,theta0,theta1,…`, row 0 at the start point, then one row
@@ -26,8 +26,8 @@ enum Trace {
     static func write<S: BLASScalar>(_ history: [TrainingRecord<S>], dimension: Int, to path: String) throws {
         do {
             try AtomicFile.write(csv(history, dimension: dimension), to: URL(fileURLWithPath: path))
-        } catch {
-            throw CLIError("\(path): cannot write the trace: \(error.localizedDescription)")
+        } catch let error as AtomicFileError {
+            throw CLIError("--trace \(error.description)")
         }
     }
 }

@@ -214,6 +214,47 @@ struct LinearAlgebraTests {
         #expect(LinearAlgebraError.notPositiveDefinite(order: 3).description.contains("order 3"))
     }
 
+    /// The raw column-major routines on row-major storage: the lower triangle gives A = LLᵀ
+    /// and leaves the upper one alone; a NaN is reported by the pivot check; n = 0 is a no-op.
+    static func rawCholesky<S: BLASScalar>(_: S.Type) throws {
+        let n = 4
+        let a: [[Double]] = [[4, 1, 0.5, 0], [1, 3, 0.2, 0.1], [0.5, 0.2, 2, 0.3], [0, 0.1, 0.3, 1]]
+        var buffer = [S](repeating: 99, count: n * n)
+        for i in 0..<n { for j in 0...i { buffer[i * n + j] = S(a[i][j]) } }
+        let info = buffer.withUnsafeMutableBufferPointer { S.potrf(triangle: .lower, n: n, a: $0.baseAddress!, lda: n) }
+        #expect(info == 0)
+        for i in 0..<n {
+            for j in 0..<n {
+                if j > i { #expect(buffer[i * n + j] == 99, "upper triangle untouched") ; continue }
+                let llt = (0...min(i, j)).reduce(0.0) { $0 + Double(buffer[i * n + $1]) * Double(buffer[j * n + $1]) }
+                #expect(abs(llt - a[i][j]) <= tolerance(S.self) * 10)
+            }
+        }
+        var x: [S] = [1, 2, 3, 4]
+        _ = buffer.withUnsafeBufferPointer { f in x.withUnsafeMutableBufferPointer { S.potrs(triangle: .lower, n: n, nrhs: 1, a: f.baseAddress!, lda: n, b: $0.baseAddress!, ldb: 1) } }
+        let back = (0..<n).map { i in (0..<n).reduce(0.0) { $0 + a[i][$1] * Double(x[$1]) } }
+        #expect(error(back.map { S($0) }, [1, 2, 3, 4]) <= tolerance(S.self) * 100)
+        var empty: [S] = []
+        #expect(empty.withUnsafeMutableBufferPointer { S.potrf(triangle: .upper, n: 0, a: $0.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!, lda: 0) } == 0)
+        var nan = Matrix<S>.identity(3)
+        nan[1, 1] = .nan
+        #expect(throws: LinearAlgebraError.notPositiveDefinite(order: 2)) { try LAPACK.potrf(&nan) }
+    }
+
+    @Test(arguments: Precision.allCases) func rawColumnMajorCholesky(_ p: Precision) throws {
+        switch p { case .float: try Self.rawCholesky(Float.self); case .double: try Self.rawCholesky(Double.self) }
+    }
+
+    @Test func openBLASDiagnosticsAndKernelHint() {
+        #expect(!OpenBLAS.coreName.isEmpty && OpenBLAS.threads >= 1)
+        #expect(OpenBLAS.summary.contains(OpenBLAS.coreName))
+        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2", "fma", "avx512f"])?.contains("OPENBLAS_CORETYPE=SkylakeX") == true)
+        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2", "fma"])?.contains("Haswell") == true)
+        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["sse2"]) == nil)
+        #expect(OpenBLAS.kernelHint(core: "SkylakeX", cpuFlags: ["avx512f"]) == nil)
+        #expect(OpenBLAS.cpuFlags(cpuinfo: "/nonexistent").isEmpty)
+    }
+
     static func shapes<S: BLASScalar>(_: S.Type) throws {
         #expect(throws: LinearAlgebraError.invalidShape(rows: 2, columns: 3, count: 5)) {
             _ = try Matrix<S>(rows: 2, columns: 3, elements: [S](repeating: 0, count: 5))

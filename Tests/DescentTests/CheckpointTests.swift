@@ -154,7 +154,7 @@ struct CheckpointTests {
 
     @Test(arguments: Precision.allCases) func corruptCheckpointsAreRefused(_ p: Precision) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
-            let adam = try Self.stepped(Adam<S>(amsgrad: true)).checkpoint()
+            let adam = try Self.stepped(Adam<S>(amsgrad: true)).checkpoint(format: .json)
             // A buffer one element short, a required buffer missing, an optional one short.
             Self.expectCorrupt({ _ = try Adam<S>(checkpoint: Self.edited(adam) { $0["G"] = Array(($0["G"] as! [Any]).dropLast()) }) },
                                mentioning: "buffer G has \(Self.count - 1) elements, expected \(Self.count)")
@@ -164,21 +164,21 @@ struct CheckpointTests {
                                mentioning: "buffer Gmax has 1 elements")
             Self.expectCorrupt({ _ = try Adam<S>(checkpoint: Self.edited(adam) { $0["t"] = -1 }) },
                                mentioning: "negative step count")
-            let rms = try Self.stepped(RMSProp<S>(momentum: 0.9, centered: true)).checkpoint()
+            let rms = try Self.stepped(RMSProp<S>(momentum: 0.9, centered: true)).checkpoint(format: .json)
             Self.expectCorrupt({ _ = try RMSProp<S>(checkpoint: Self.edited(rms) { $0["b"] = [0.0, 1.0] }) },
                                mentioning: "buffer b has 2 elements")
-            let delta = try Self.stepped(Adadelta<S>()).checkpoint()
+            let delta = try Self.stepped(Adadelta<S>()).checkpoint(format: .json)
             Self.expectCorrupt({ _ = try Adadelta<S>(checkpoint: Self.edited(delta) { $0["X"] = [0.0] }) },
                                mentioning: "buffer X has 1 elements")
-            let fresh = try Adam<S>().checkpoint()
+            let fresh = try Adam<S>().checkpoint(format: .json)
             Self.expectCorrupt({ _ = try Adam<S>(checkpoint: Self.edited(fresh) { $0["G"] = [0.0, 0.0] }) },
                                mentioning: "no state was allocated")
-            let sgd = try Self.stepped(SGD<S>()).checkpoint()
+            let sgd = try Self.stepped(SGD<S>()).checkpoint(format: .json)
             Self.expectCorrupt({ _ = try SGD<S>(checkpoint: Self.edited(sgd) { $0["skipped"] = -3 }) },
                                mentioning: "negative step count")
             // An invalid hyperparameter in the file is refused like one passed to init.
             #expect(throws: OptimizerError.self) {
-                _ = try Adagrad<S>(checkpoint: Self.edited(try Adagrad<S>().checkpoint()) { $0["epsilon"] = -1.0 })
+                _ = try Adagrad<S>(checkpoint: Self.edited(try Adagrad<S>().checkpoint(format: .json)) { $0["epsilon"] = -1.0 })
             }
             // Not JSON, missing fields, wrong types: decoding errors.
             #expect(throws: (any Error).self) { _ = try Adam<S>(checkpoint: Data("not json".utf8)) }

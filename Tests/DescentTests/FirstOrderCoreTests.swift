@@ -63,7 +63,7 @@ struct FirstOrderCoreTests {
         }
         func check<O: Optimizer>(_ o: O) throws {
             for fresh in [true, false] {
-                let data = try (fresh ? o : Self.stepped(o)).checkpoint()
+                let data = try (fresh ? o : Self.stepped(o)).checkpoint(format: .json)
                 for counter in ["t", "skipped"] {
                     let bad = try Self.edited(data) { $0[counter] = Int.max }
                     Self.expectCorrupt({ _ = try O(checkpoint: bad) },
@@ -111,7 +111,7 @@ struct FirstOrderCoreTests {
             for o in try Self.optimizers(S.self) { try check(o) }
         }
         func check<O: Optimizer>(_ o: O) throws {
-            let data = try Self.stepped(o).checkpoint()
+            let data = try Self.stepped(o).checkpoint(format: .json)
             let object = try #require(try JSONSerialization.jsonObject(with: Self.edited(data) { _ in }) as? [String: Any])
             _ = object
             var names: [String] = []

@@ -94,9 +94,13 @@ import Testing
         }
         #expect(throws: OptimizerError.self) { _ = try Adam<S>(checkpoint: data) }
         // A truncated factor buffer is refused on decoding.
-        var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var json = try #require(try JSONSerialization.jsonObject(with: NaturalGradient<S>(checkpoint: data).checkpoint(format: .json)) as? [String: Any])
         var state = try #require(json["optimizer"] as? [String: Any])
-        state["buffer"] = Array((state["buffer"] as? [Any] ?? []).dropLast())
+        for key in ["dense", "lowRank", "diagonal"] {
+            guard var solver = state[key] as? [String: Any], let factor = solver["factor"] as? [Any], !factor.isEmpty else { continue }
+            solver["factor"] = Array(factor.dropLast())
+            state[key] = solver
+        }
         json["optimizer"] = state
         let corrupt = try JSONSerialization.data(withJSONObject: json)
         #expect {
@@ -127,7 +131,7 @@ import Testing
     }
 
     func badInput<S: BLASScalar>(_: S.Type) throws {
-        #expect(throws: OptimizerError.invalidHyperparameter(name: "refreshInterval", value: "0", requirement: "≥ 1")) {
+        #expect(throws: OptimizerError.invalidHyperparameter(name: "curvatureUpdateInterval", value: "0", requirement: "≥ 1")) {
             _ = try NaturalGradient<S>(refreshInterval: 0)
         }
         #expect(throws: OptimizerError.self) { _ = try NaturalGradient<S>(curvatureDecay: 1) }
@@ -142,7 +146,7 @@ import Testing
         var theta: [S] = [1, 2, 3]
         #expect(throws: NaturalGradientError.missingCurvature(step: 1)) { try opt.step(&theta, gradient: [1, 1, 1]) }
         try opt.setCurvature(.diagonalMetric([1, 1]))
-        #expect(throws: NaturalGradientError.self) { try opt.step(&theta, gradient: [1, 1, 1]) }
+        #expect(throws: OptimizerError.stateCountMismatch(state: 2, parameters: 3)) { try opt.step(&theta, gradient: [1, 1, 1]) }
         #expect(throws: OptimizerError.gradientCountMismatch(parameters: 3, gradient: 2)) { try opt.step(&theta, gradient: [1, 1]) }
         #expect(throws: OptimizerError.self) { try opt.step(&theta, gradient: [1, .nan, 1]) }
         #expect(theta == [1, 2, 3] && opt.stepCount == 0)

@@ -83,7 +83,7 @@ extension OptimizerTestSupport {
 
     /// The checkpoint's JSON object, for comparisons that ignore one counter.
     static func checkpointObject<O: Optimizer>(_ o: O, dropping keys: [String] = []) throws -> NSDictionary {
-        let object = try JSONSerialization.jsonObject(with: o.checkpoint()) as! [String: Any]
+        let object = try JSONSerialization.jsonObject(with: o.checkpoint(format: .json)) as! [String: Any]
         var inner = object["optimizer"] as! [String: Any]
         for k in keys { inner[k] = nil }
         var outer = object

@@ -62,7 +62,7 @@ import Testing
                            ["bad.csv:3", "column 2", "'b'", "'oops'"], "bad cell")
         let noTarget = try file("notarget.csv", "a,b,label\n1,2,0\n")
         expectOneLineError(try descent(Self.base + ["--problem", "logistic", "--optimizer", "sgd", "--data", noTarget, "--target", "y"]),
-                           ["no target column 'y'", "a, b, label"], "missing target")
+                           ["no target column 'y'", "'a', 'b', 'label'"], "missing target")
         let empty = try file("empty.csv", "")
         expectOneLineError(try descent(Self.base + ["--problem", "softmax", "--optimizer", "sgd", "--data", empty]),
                            ["empty.csv", "empty"], "empty file")

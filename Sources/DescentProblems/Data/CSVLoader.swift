@@ -15,11 +15,38 @@ public enum CSVLoader {
     public static func load<Scalar: BLASScalar>(_ url: URL, targetColumn: String = "target", standardize: Bool = false,
                                                as: Scalar.Type = Scalar.self) throws -> Dataset<Scalar> {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw DataError.unreadable(path: path, reason: "\(error.localizedDescription)") }
+        let data = try readFile(path)
         guard let text = String(data: data, encoding: .utf8) else { throw DataError.unreadable(path: path, reason: "not UTF-8 text") }
         return try parse(text, source: path, targetColumn: targetColumn, standardize: standardize)
+    }
+
+    /// The whole file, with the system's reason on failure ("Permission denied", …); a directory
+    /// is ``DataError/isDirectory(path:)``. Devices and pipes (`/dev/null`, `/dev/stdin`) are read
+    /// to their end.
+    static func readFile(_ path: String) throws -> Data {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            if code == ENOENT { throw DataError.fileNotFound(path: path) }
+            throw DataError.unreadable(path: path, reason: String(cString: strerror(code)))
+        }
+        if info.st_mode & S_IFMT == S_IFDIR { throw DataError.isDirectory(path: path) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DataError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var data = Data()
+        if info.st_mode & S_IFMT == S_IFREG, info.st_size > 0 { data.reserveCapacity(Int(info.st_size)) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DataError.unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            data.append(contentsOf: chunk[0..<n])
+        }
+        return data
     }
 
     /// Parses CSV text; `source` names it in errors.
@@ -44,10 +71,16 @@ public enum CSVLoader {
             for cell in line.text.split(separator: ",", omittingEmptySubsequences: false) {
                 guard column < names.count else { column += 1; continue }
                 let trimmed = cell.trimmingCharacters(in: .whitespaces)
-                guard let v = Double(trimmed), v.isFinite else {
+                // Double(_:) reads a C string: it would stop at a NUL byte and accept "1\0garbage".
+                guard !trimmed.utf8.contains(0), let v = Double(trimmed), v.isFinite else {
                     throw DataError.notANumber(path: source, line: line.number, column: column + 1, columnName: names[column], value: String(cell))
                 }
-                if column == targetIndex { targets.append(Scalar(v)) } else { features.append(Scalar(v)) }
+                let x = Scalar(v)
+                guard x.isFinite else {
+                    throw DataError.outOfRange(path: source, line: line.number, column: column + 1, columnName: names[column],
+                                               value: trimmed, scalar: "\(Scalar.self) (largest finite \(Scalar.greatestFiniteMagnitude))")
+                }
+                if column == targetIndex { targets.append(x) } else { features.append(x) }
                 column += 1
             }
             guard column == names.count else {

@@ -1,6 +1,9 @@
+import Foundation
+
 /// Errors reading or validating data. Each names the file, line (1-based, the header is line 1)
-/// and column where it applies.
-public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
+/// and column where it applies; values and column lists are echoed in short (at most ~80
+/// characters of a value, a few column names and "and N more").
+public enum DataError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     /// No file at this path.
     case fileNotFound(path: String)
     /// The file has no header row (or no content at all).
@@ -19,6 +22,14 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidTarget(sample: Int, value: String, expected: String)
     /// A model was given data of the wrong shape.
     case shapeMismatch(String)
+    /// A class count (given, or 1 + the largest label) beyond what a model takes.
+    case tooManyClasses(found: Int, limit: Int)
+    /// A cell whose number does not fit the scalar type (e.g. 1e300 read as Float).
+    case outOfRange(path: String, line: Int, column: Int, columnName: String, value: String, scalar: String)
+    /// The path is a directory, not a file.
+    case isDirectory(path: String)
+    /// A θ or start point with the wrong number of values for the objective.
+    case dimensionMismatch(objective: String, expected: Int, found: Int)
 
     public var description: String {
         switch self {
@@ -26,15 +37,46 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .emptyFile(path): return "\(path): the file is empty (a header row is required)"
         case let .noRows(path): return "\(path): the file has a header but no data rows"
         case let .missingTargetColumn(name, path, available):
-            return "\(path): no target column '\(name)' in the header (columns: \(available.joined(separator: ", ")))"
+            return "\(path): no target column '\(clip(name))' in the header (\(available.count) columns: \(list(available)))"
         case let .notANumber(path, line, column, columnName, value):
-            return "\(path):\(line): column \(column) ('\(columnName)'): '\(value)' is not a finite number"
+            return "\(path):\(line): column \(column) ('\(clip(columnName, 40))'): '\(clip(printable(value)))' is not a finite number"
+        case let .outOfRange(path, line, column, columnName, value, scalar):
+            return "\(path):\(line): column \(column) ('\(clip(columnName, 40))'): \(clip(value)) is out of the range of \(scalar)"
+        case let .tooManyClasses(found, limit):
+            return "\(found == Int.max ? "a label beyond Int" : "\(found) classes") (1 + the largest label) exceeds the limit of \(limit) classes"
+        case let .isDirectory(path): return "\(path): is a directory, not a CSV file"
+        case let .dimensionMismatch(objective, expected, found):
+            return "\(objective): θ has \(found) values, expected \(expected)"
         case let .wrongFieldCount(path, line, expected, found):
             return "\(path):\(line): \(found) fields, expected \(expected) as in the header"
         case let .unreadable(path, reason): return "\(path): cannot read: \(reason)"
         case let .invalidTarget(sample, value, expected):
-            return "sample \(sample): target \(value) is invalid, expected \(expected)"
+            return "sample \(sample): target \(clip(value)) is invalid, expected \(expected)"
         case let .shapeMismatch(what): return what
         }
     }
+
+    /// The message (``description``), for `localizedDescription`.
+    public var errorDescription: String? { description }
+}
+
+/// `text` cut to `limit` characters with "…" and its length when longer.
+func clip(_ text: some StringProtocol, _ limit: Int = 80) -> String {
+    guard text.count > limit else { return String(text) }
+    return String(text.prefix(limit)) + "… (\(text.count) characters)"
+}
+
+/// Control characters (a NUL byte, …) shown as \u{…} escapes.
+func printable(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        if scalar.value < 0x20 || scalar.value == 0x7F { out += "\\u{\(String(scalar.value, radix: 16))}" } else { out.unicodeScalars.append(scalar) }
+    }
+    return out
+}
+
+/// Up to `shown` names in quotes, then "and N more".
+func list(_ names: [String], shown: Int = 8) -> String {
+    let head = names.prefix(shown).map { "'\(clip($0, 40))'" }.joined(separator: ", ")
+    return names.count > shown ? head + " and \(names.count - shown) more" : head
 }

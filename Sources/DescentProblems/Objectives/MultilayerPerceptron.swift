@@ -65,7 +65,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
                 throw DataError.invalidTarget(sample: i, value: "\(y)", expected: "0 or 1")
             }
         case .softmax:
-            k = classCount ?? Swift.max(2, (data.targets.map { Int(exactly: Double($0)) ?? 0 }.max() ?? 0) + 1)
+            k = try SoftmaxRegression<Scalar>.inferredClassCount(data, classCount)
             guard k >= 2 else { throw DataError.shapeMismatch("perceptron: classCount = \(k) must be ≥ 2") }
             for (i, y) in data.targets.enumerated() where !(y >= 0 && y < Scalar(k) && y == y.rounded()) {
                 throw DataError.invalidTarget(sample: i, value: "\(y)", expected: "an integer class label in 0..<\(k)")
@@ -76,7 +76,14 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         self.hiddenActivation = hiddenActivation
         self.outputLayer = outputLayer
         var off = [0]
-        for l in 1..<layerSizes.count { off.append(off.last! + layerSizes[l] * (layerSizes[l - 1] + 1)) }
+        for l in 1..<layerSizes.count {
+            let (block, o1) = layerSizes[l].multipliedReportingOverflow(by: layerSizes[l - 1] &+ 1)
+            let (end, o2) = off[l - 1].addingReportingOverflow(block)
+            guard !o1, !o2, layerSizes[l - 1] < Int.max else {
+                throw DataError.shapeMismatch("perceptron: layers \(layerSizes.map(String.init).joined(separator: "-")) have more parameters than an Int counts")
+            }
+            off.append(end)
+        }
         self.offsets = off
     }
 

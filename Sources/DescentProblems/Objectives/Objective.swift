@@ -54,12 +54,21 @@ public protocol Objective<Scalar>: Sendable {
     /// The fraction of samples classified correctly at θ over all data, for classifiers; nil
     /// otherwise (default).
     func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double?
+
+    /// K-FAC's Kronecker factors A_l, G_l of every fully connected layer at θ on `batch`, in the
+    /// estimation mode `fisher` (``FisherKind/sampled`` draws one target per sample from a
+    /// generator keyed by `seed`, `step` and the sample's index); nil when the objective is
+    /// not a network of fully connected layers (default). See ``KroneckerBlock``.
+    func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                          step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]?
 }
 
 extension Objective {
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? { nil }
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? { nil }
     public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? { nil }
+    public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                 step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? { nil }
 }
 
 // MARK: - Array conveniences

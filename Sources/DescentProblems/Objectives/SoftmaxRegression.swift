@@ -19,12 +19,32 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     /// λ ≥ 0, the L2 penalty on the weights (not the intercepts).
     public let l2: Scalar
 
+    /// The most classes a model takes (K ≤ 2¹⁶): a label beyond it is an error rather than a
+    /// K·(d + 1) allocation sized by one stray number.
+    public static var maximumClassCount: Int { 1 << 16 }
+
+    /// K = 1 + the largest label, at least 2; throws ``DataError/tooManyClasses(found:limit:)``
+    /// beyond ``maximumClassCount``.
+    static func inferredClassCount(_ data: Dataset<Scalar>, _ classCount: Int?) throws -> Int {
+        if let classCount {
+            guard classCount <= maximumClassCount else { throw DataError.tooManyClasses(found: classCount, limit: maximumClassCount) }
+            return classCount
+        }
+        var largest: Scalar = 0
+        for y in data.targets where y > largest { largest = y }  // NaN never compares greater
+        guard largest < Scalar(maximumClassCount) else {
+            throw DataError.tooManyClasses(found: largest.isFinite ? Int(largest) + 1 : Int.max, limit: maximumClassCount)
+        }
+        return Swift.max(2, Int(largest) + 1)
+    }
+
     /// Throws ``DataError/invalidTarget(sample:value:expected:)`` for a target that is not an
-    /// integer in 0..<K.
+    /// integer in 0..<K, ``DataError/tooManyClasses(found:limit:)`` for K beyond
+    /// ``maximumClassCount``.
     public init(data: Dataset<Scalar>, classCount: Int? = nil, l2: Scalar = 0) throws {
         guard l2 >= 0, l2.isFinite else { throw DataError.shapeMismatch("softmax regression: l2 = \(l2) must be finite and ≥ 0") }
         guard data.sampleCount > 0 else { throw DataError.shapeMismatch("softmax regression: the data set has no samples") }
-        let k = classCount ?? Swift.max(2, (data.targets.map { Int(exactly: Double($0)) ?? 0 }.max() ?? 0) + 1)
+        let k = try Self.inferredClassCount(data, classCount)
         guard k >= 2 else { throw DataError.shapeMismatch("softmax regression: classCount = \(k) must be ≥ 2") }
         for (i, y) in data.targets.enumerated() where !(y >= 0 && y < Scalar(k) && y == y.rounded()) {
             throw DataError.invalidTarget(sample: i, value: "\(y)", expected: "an integer class label in 0..<\(k)")

@@ -1,19 +1,53 @@
+import Descent
+
 /// The training loop's side of a second-order optimizer: before a step, the curvature the
 /// optimizer asks for, computed at θ on the step's own minibatch; after it, the loss on the same
 /// minibatch for Levenberg–Marquardt damping. First-order optimizers pass through untouched.
+///
+/// The optimizer is recognized at run time (`O.self as? any SecondOrderOptimizer.Type`) and
+/// used in place through a pointer rebound to its concrete type, never copied: a copy of a
+/// natural gradient's n × n buffers would be duplicated by copy-on-write at its next step.
 
-/// Supplies the curvature `optimizer` needs for its next step (nothing for first-order ones).
+/// Supplies the curvature `optimizer` asks for before its next step (nothing for first-order
+/// ones, nor when its cadence reuses what it has).
 /// - Throws: ``TrainingError/curvatureUnavailable(objective:fisher:)`` when the objective cannot
 ///   supply the requested form; the optimizer's errors pass through.
 func supplyCurvature<F: Objective, O: Optimizer>(
     _ objective: F, at θ: UnsafeBufferPointer<F.Scalar>, batch: UnsafeBufferPointer<Int>?,
     optimizer: inout O, options: TrainingOptions<F.Scalar>, step: Int
 ) throws where O.Scalar == F.Scalar {
-    guard optimizer.needsCurvature else { return }
-    guard let curvature = objective.curvature(at: θ, batch: batch, fisher: options.fisher) else {
-        throw TrainingError.curvatureUnavailable(objective: objective.name, fisher: options.fisher.rawValue)
+    guard let second = O.self as? any SecondOrderOptimizer.Type else { return }
+    func open<S: SecondOrderOptimizer>(_: S.Type, _ o: inout O) throws {
+        try withUnsafeMutablePointer(to: &o) { raw in
+            try UnsafeMutableRawPointer(raw).withMemoryRebound(to: S.self, capacity: 1) { s in
+                try supply(objective, at: θ, batch: batch, optimizer: &s.pointee, options: options, step: step)
+            }
+        }
     }
-    try optimizer.setCurvature(curvature)
+    try open(second, &optimizer)
+}
+
+private func supply<F: Objective, S: SecondOrderOptimizer>(
+    _ objective: F, at θ: UnsafeBufferPointer<F.Scalar>, batch: UnsafeBufferPointer<Int>?,
+    optimizer: inout S, options: TrainingOptions<F.Scalar>, step: Int
+) throws {
+    guard let request = optimizer.curvatureRequest else { return }
+    guard S.Scalar.self == F.Scalar.self else { return }
+    switch request {
+    case .matrix:
+        guard let curvature = objective.curvature(at: θ, batch: batch, fisher: options.fisher) else {
+            throw TrainingError.curvatureUnavailable(objective: objective.name, fisher: options.fisher.rawValue)
+        }
+        try optimizer.updateCurvature(.matrix(unsafeBitCast(curvature, to: Curvature<S.Scalar>.self)))
+    case .kronecker:
+        // K-FAC: the layers' factors on the step's batch; the sampled Fisher's draws are keyed by
+        // the loop's step and the seed, so a resumed or distributed run draws the same targets.
+        guard let blocks = objective.kroneckerFactors(at: θ, batch: batch, fisher: options.fisher,
+                                                      step: step, seed: options.seed) else {
+            throw TrainingError.curvatureUnavailable(objective: objective.name, fisher: options.fisher.rawValue)
+        }
+        try optimizer.updateCurvature(.kronecker(unsafeBitCast(blocks, to: [KroneckerBlock<S.Scalar>].self)))
+    }
 }
 
 /// Reports the loss before the step and at the new θ (same minibatch) when `optimizer` adapts
@@ -22,7 +56,15 @@ func reportLossIfWanted<F: Objective, O: Optimizer>(
     _ objective: F, at θ: UnsafeBufferPointer<F.Scalar>, batch: UnsafeBufferPointer<Int>?,
     lossBefore: F.Scalar, optimizer: inout O
 ) throws where O.Scalar == F.Scalar {
-    guard optimizer.wantsLossReports else { return }
-    let after = objective.loss(at: θ, batch: batch)
-    try optimizer.reportLoss(before: lossBefore, after: after)
+    guard let second = O.self as? any SecondOrderOptimizer.Type else { return }
+    func open<S: SecondOrderOptimizer>(_: S.Type, _ o: inout O) throws {
+        try withUnsafeMutablePointer(to: &o) { raw in
+            try UnsafeMutableRawPointer(raw).withMemoryRebound(to: S.self, capacity: 1) { s in
+                guard s.pointee.wantsLossReports, S.Scalar.self == F.Scalar.self else { return }
+                let after = objective.loss(at: θ, batch: batch)
+                try s.pointee.reportLoss(before: unsafeBitCast(lossBefore, to: S.Scalar.self), after: unsafeBitCast(after, to: S.Scalar.self))
+            }
+        }
+    }
+    try open(second, &optimizer)
 }

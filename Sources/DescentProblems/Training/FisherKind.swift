@@ -6,6 +6,10 @@ public enum FisherKind: String, Sendable, CaseIterable, Codable {
     case exact
     /// The empirical Fisher from per-sample gradients, F = (1/m) SᵀS.
     case empirical
+    /// K-FAC only: the Fisher estimated from one target per sample drawn from the model's own
+    /// output distribution (seeded, keyed by step and sample index). The dense natural gradient
+    /// does not support it (``Objective/curvature(at:batch:fisher:)`` returns nil).
+    case sampled
 }
 
 extension Objective {
@@ -17,6 +21,7 @@ extension Objective {
     ///   ``Objective/perSampleGradients(at:batch:)``: O(|B| · k · n) memory.
     public func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                           fisher: FisherKind) -> Curvature<Scalar>? {
+        if fisher == .sampled { return nil }
         if fisher == .exact, let j = outputJacobian(at: θ, batch: batch) {
             switch j.distribution {
             case let .gaussian(beta):

@@ -50,3 +50,42 @@ public struct MinibatchSampler: Sendable {
     /// The next batch as an array.
     public mutating func nextBatch() -> [Int] { withNextBatch { Array($0) } }
 }
+
+extension MinibatchSampler: Codable, Equatable {
+    private enum CodingKeys: String, CodingKey { case sampleCount, batchSize, rng, permutation, position, epoch }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sampleCount, forKey: .sampleCount)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(rng, forKey: .rng)
+        try c.encode(permutation, forKey: .permutation)
+        try c.encode(position, forKey: .position)
+        try c.encode(epoch, forKey: .epoch)
+    }
+
+    /// Restores a sampler mid-epoch. Refuses (``TrainingError/corruptState(_:)``) a permutation
+    /// that is not one of 0..<sampleCount, a position outside it, or a batch size out of range.
+    /// - Complexity: O(m) to check the permutation.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let m = try c.decode(Int.self, forKey: .sampleCount)
+        let b = try c.decode(Int.self, forKey: .batchSize)
+        let permutation = try c.decode([Int].self, forKey: .permutation)
+        let position = try c.decode(Int.self, forKey: .position)
+        guard m > 0, b > 0, b <= m, permutation.count == m, (0...m).contains(position) else {
+            throw TrainingError.corruptState("sampler of \(m) samples, batch \(b), position \(position), permutation of \(permutation.count)")
+        }
+        var seen = [Bool](repeating: false, count: m)
+        for i in permutation {
+            guard i >= 0, i < m, !seen[i] else { throw TrainingError.corruptState("sampler permutation holds \(i) twice or out of 0..<\(m)") }
+            seen[i] = true
+        }
+        self.sampleCount = m
+        self.batchSize = b
+        self.rng = try c.decode(SplitMix64.self, forKey: .rng)
+        self.permutation = permutation
+        self.position = position
+        self.epoch = try c.decode(Int.self, forKey: .epoch)
+    }
+}

@@ -12,6 +12,22 @@ public struct TrainingRecord<Scalar: BLASScalar>: Sendable, Equatable, Codable {
     public var elapsed: Double
     /// θ_t when ``TrainingOptions/recordParameters`` is on, else empty.
     public var parameters: [Scalar]
+    /// L(θ_t) over the validation objective, at the steps it was evaluated (nil otherwise).
+    public var validationLoss: Scalar?
+    /// The validation accuracy at θ_t for classifiers, when evaluated.
+    public var validationAccuracy: Double?
+
+    public init(step: Int, loss: Scalar, gradientNorm: Scalar, learningRate: Scalar, elapsed: Double,
+                parameters: [Scalar] = [], validationLoss: Scalar? = nil, validationAccuracy: Double? = nil) {
+        self.step = step
+        self.loss = loss
+        self.gradientNorm = gradientNorm
+        self.learningRate = learningRate
+        self.elapsed = elapsed
+        self.parameters = parameters
+        self.validationLoss = validationLoss
+        self.validationAccuracy = validationAccuracy
+    }
 }
 
 /// Why a run ended.
@@ -24,6 +40,10 @@ public enum StopReason: String, Sendable, Equatable, Codable {
     case callback
     /// The loss became NaN or infinite; the parameters are those of the non-finite evaluation.
     case diverged
+    /// ``TrainingOptions/stopAfter`` steps were taken in this call; the state continues.
+    case paused
+    /// ``TrainingOptions/earlyStopping`` saw no improvement for its patience.
+    case earlyStopping
 }
 
 /// What the per-step callback decides.
@@ -41,6 +61,6 @@ public struct TrainingResult<Scalar: BLASScalar>: Sendable, Equatable {
     public var stopReason: StopReason
     /// T, the optimizer steps applied (skipped steps included).
     public var steps: Int { history.last?.step ?? 0 }
-    /// The loss of the final record.
-    public var finalLoss: Scalar { history.last!.loss }
+    /// The loss of the final record (NaN for an empty history, which `minimize` never returns).
+    public var finalLoss: Scalar { history.last?.loss ?? .nan }
 }

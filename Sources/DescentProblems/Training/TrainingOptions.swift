@@ -1,6 +1,8 @@
+import Foundation
+
 /// How ``minimize(_:from:optimizer:options:callback:)`` runs. Every field has a default; the
 /// defaults run 1000 full-data steps at the optimizer's own learning rate.
-public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable {
+public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable, Codable {
     /// The number of optimizer steps at most. Default 1000.
     public var maxSteps: Int
     /// Minibatch size; nil (default) means the full-data gradient every step. Batches are drawn
@@ -25,11 +27,23 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable {
     /// The Fisher information given to an optimizer that asks for curvature (the natural
     /// gradient). Default ``FisherKind/exact``.
     public var fisher: FisherKind
+    /// Pause after this many steps of one call (``StopReason/paused``): the run's
+    /// ``TrainingState`` continues from there as if never interrupted. Nil: never.
+    public var stopAfter: Int?
+    /// Evaluate the validation objective every this many steps (and at the end), when
+    /// ``minimize(_:state:validation:control:)`` is given one. Default 1.
+    public var validationInterval: Int
+    /// Reduce the learning rate on a plateau of the monitored loss (the validation loss when a
+    /// validation objective is given, else each step's training loss). Replaces ``schedule``.
+    public var plateau: ReduceLROnPlateau<Scalar>?
+    /// Stop when the monitored loss (as for ``plateau``) stops improving; restores θ_best.
+    public var earlyStopping: EarlyStopping<Scalar>?
 
     public init(maxSteps: Int = 1000, batchSize: Int? = nil, seed: UInt64 = 0,
                 schedule: LearningRateSchedule<Scalar>? = nil, gradientClipNorm: Scalar? = nil,
                 lossTolerance: Scalar? = nil, gradientTolerance: Scalar? = nil, maxSeconds: Double? = nil,
-                recordParameters: Bool = false, fisher: FisherKind = .exact) {
+                recordParameters: Bool = false, fisher: FisherKind = .exact, stopAfter: Int? = nil,
+                validationInterval: Int = 1, plateau: ReduceLROnPlateau<Scalar>? = nil, earlyStopping: EarlyStopping<Scalar>? = nil) {
         self.maxSteps = maxSteps
         self.batchSize = batchSize
         self.seed = seed
@@ -40,6 +54,35 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable {
         self.maxSeconds = maxSeconds
         self.recordParameters = recordParameters
         self.fisher = fisher
+        self.stopAfter = stopAfter
+        self.validationInterval = validationInterval
+        self.plateau = plateau
+        self.earlyStopping = earlyStopping
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case maxSteps, batchSize, seed, schedule, gradientClipNorm, lossTolerance, gradientTolerance, maxSeconds
+        case recordParameters, fisher, stopAfter, validationInterval, plateau, earlyStopping
+    }
+
+    /// Decodes options; fields added after the first format version take their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(maxSteps: try c.decode(Int.self, forKey: .maxSteps),
+                  batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize),
+                  seed: try c.decode(UInt64.self, forKey: .seed),
+                  schedule: try c.decodeIfPresent(LearningRateSchedule<Scalar>.self, forKey: .schedule),
+                  gradientClipNorm: try c.decodeIfPresent(Scalar.self, forKey: .gradientClipNorm),
+                  lossTolerance: try c.decodeIfPresent(Scalar.self, forKey: .lossTolerance),
+                  gradientTolerance: try c.decodeIfPresent(Scalar.self, forKey: .gradientTolerance),
+                  maxSeconds: try c.decodeIfPresent(Double.self, forKey: .maxSeconds),
+                  recordParameters: try c.decodeIfPresent(Bool.self, forKey: .recordParameters) ?? false,
+                  fisher: try c.decodeIfPresent(FisherKind.self, forKey: .fisher) ?? .exact,
+                  stopAfter: try c.decodeIfPresent(Int.self, forKey: .stopAfter),
+                  validationInterval: try c.decodeIfPresent(Int.self, forKey: .validationInterval) ?? 1,
+                  plateau: try c.decodeIfPresent(ReduceLROnPlateau<Scalar>.self, forKey: .plateau),
+                  earlyStopping: try c.decodeIfPresent(EarlyStopping<Scalar>.self, forKey: .earlyStopping))
+        try validate()
     }
 
     /// Throws ``TrainingError/invalidOption(name:value:requirement:)`` naming the first bad option.
@@ -53,16 +96,27 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable {
         if let t = lossTolerance, t.isNaN { throw TrainingError.invalidOption(name: "lossTolerance", value: "\(t)", requirement: "a number") }
         if let s = maxSeconds, !(s >= 0) { throw TrainingError.invalidOption(name: "maxSeconds", value: "\(s)", requirement: "≥ 0") }
         try schedule?.validate()
+        if let k = stopAfter, k < 0 { throw TrainingError.invalidOption(name: "stopAfter", value: "\(k)", requirement: "≥ 0") }
+        guard validationInterval >= 1 else {
+            throw TrainingError.invalidOption(name: "validationInterval", value: "\(validationInterval)", requirement: "≥ 1")
+        }
+        try plateau?.validate()
+        try earlyStopping?.validate()
+        if plateau != nil, schedule != nil {
+            throw TrainingError.invalidOption(name: "plateau", value: "with a schedule", requirement: "used alone (it sets the learning rate itself, as the schedule would)")
+        }
     }
 }
 
 /// Errors of the training loop (optimizer errors pass through unchanged).
-public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     case invalidOption(name: String, value: String, requirement: String)
     /// The initial parameters do not fit the objective.
     case parameterCountMismatch(expected: Int, found: Int)
     /// The optimizer needs curvature (the natural gradient) and the objective supplies none.
     case curvatureUnavailable(objective: String, fisher: String)
+    /// A saved training state does not fit (another objective, data or sampler) or is inconsistent.
+    case corruptState(String)
 
     public var description: String {
         switch self {
@@ -70,6 +124,8 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .parameterCountMismatch(expected, found): return "initial parameters have \(found) elements, the objective has \(expected)"
         case let .curvatureUnavailable(objective, fisher):
             return "\(objective) supplies no curvature (\(fisher) Fisher) for the natural gradient"
+        case let .corruptState(why): return "training state does not fit: \(why)"
         }
     }
+    public var errorDescription: String? { description }
 }

@@ -4,7 +4,8 @@
 ///     N = ‖g‖₂;   if N > c:  g ← g · c/(N + 10⁻⁶)
 ///
 /// Returns N, the norm before clipping (as PyTorch). A non-finite N leaves g alone.
-/// - Complexity: one BLAS nrm2 and, when clipping, one scal: O(n), no allocation.
+/// - Complexity: one BLAS nrm2 and, when clipping, one scal: one pass over the gradient's
+///   memory (read), plus one read-write pass when it clips; O(n), no allocation.
 @inlinable
 @discardableResult
 public func clipGradientNorm<Scalar: BLASScalar>(_ gradient: UnsafeMutableBufferPointer<Scalar>, maxNorm: Scalar) -> Scalar {

@@ -1,0 +1,193 @@
+import Descent
+import DescentProblems
+
+/// Makes any ``Objective`` data-parallel, so that the ordinary `minimize` trains on P ranks.
+///
+/// The samples 0..<m are split into contiguous row shards by a ``BlockPartition`` (sizes differ
+/// by at most one); rank r owns rows `shard = rows.range(of: r)`. Every rank runs the same
+/// `minimize` with the same seed, so every rank draws the same global minibatch B; rank r
+/// evaluates the base objective on its part B_r = B ∩ shard (in B's order), and one allreduce sums
+/// the weighted partial results:
+///
+///     ∇L_B(θ) = Σ_r (|B_r|/|B|) ∇L_{B_r}(θ),      L_B(θ) = Σ_r (|B_r|/|B|) L_{B_r}(θ)
+///
+/// which is the single-process mean over B up to summation order. The gradient (n scalars) is
+/// reduced in place by `MPI_Allreduce`; the loss (1 scalar) rides along in an `MPI_Iallreduce`
+/// started just before it, so a step moves (n + 1) scalars and costs one allreduce's latency.
+/// Every rank then holds the same gradient, so every optimizer steps identically.
+///
+/// An objective without samples (m = 0: the plane problems, the quadratic) is evaluated whole on
+/// every rank, without communication.
+///
+/// Collective: every method that evaluates must be called on every rank in the same order (the
+/// training loop does so). ``bytesCommunicated`` and ``communicationSeconds`` count the traffic.
+///
+/// - Complexity: per gradient O(|B|/P · cost per sample) compute plus one allreduce of n + 1
+///   scalars: 2(P−1)/P · (n+1) · size(Scalar) bytes per rank in the ring model.
+public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar: MPIScalar {
+    public typealias Scalar = Base.Scalar
+    public let base: Base
+    public let communicator: Communicator
+    /// The row shards of the samples over the ranks.
+    public let rows: BlockPartition
+    /// Traffic counters (shared by copies of this value).
+    public let statistics: CommunicationStatistics
+
+    /// - Throws: ``MPIError`` when the sample count does not fit MPI's counts.
+    public init(_ base: Base, communicator: Communicator, statistics: CommunicationStatistics = CommunicationStatistics()) throws {
+        self.base = base
+        self.communicator = communicator
+        self.rows = try BlockPartition(count: base.sampleCount, parts: communicator.size)
+        self.statistics = statistics
+    }
+
+    public var name: String { base.name }
+    public var dimension: Int { base.dimension }
+    public var sampleCount: Int { base.sampleCount }
+    /// This rank's rows.
+    public var shard: Range<Int> { rows.range(of: communicator.rank) }
+
+    public func initialParameters(seed: UInt64) -> [Scalar] { base.initialParameters(seed: seed) }
+
+    /// The whole-data accuracy (evaluated on every rank, no communication).
+    public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? { base.accuracy(at: θ) }
+
+    public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
+                                gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
+        guard sampleCount > 0 else { return base.lossAndGradient(at: θ, batch: batch, gradient: gradient) }
+        let total = batch?.count ?? sampleCount
+        return withLocalPart(of: batch) { local in
+            var loss: Scalar = 0
+            if local.count > 0 {
+                let w = Scalar(local.count) / Scalar(total)
+                loss = w * base.lossAndGradient(at: θ, batch: local, gradient: gradient)
+                if gradient.count > 0 { Scalar.scal(count: gradient.count, alpha: w, x: gradient.baseAddress!, incx: 1) }
+            } else if gradient.count > 0 {
+                gradient.update(repeating: 0)
+            }
+            let started = statistics.clock()
+            withUnsafeMutablePointer(to: &loss) { lp in
+                collective { try communicator.allreduce(gradient, with: UnsafeMutableBufferPointer(start: lp, count: 1)) }
+            }
+            statistics.record(allreduceOf: gradient.count + 1, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+            return loss
+        }
+    }
+
+    public func loss(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Scalar {
+        guard sampleCount > 0 else { return base.loss(at: θ, batch: batch) }
+        let total = batch?.count ?? sampleCount
+        return withLocalPart(of: batch) { local in
+            var loss: Scalar = local.count > 0 ? Scalar(local.count) / Scalar(total) * base.loss(at: θ, batch: local) : 0
+            let started = statistics.clock()
+            withUnsafeMutablePointer(to: &loss) { lp in
+                collective { try communicator.allreduce(UnsafeMutableBufferPointer(start: lp, count: 1)) }
+            }
+            statistics.record(allreduceOf: 1, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+            return loss
+        }
+    }
+
+    /// The per-sample gradients of the whole batch: each rank computes the rows of its part and
+    /// an allgather assembles them in the batch's order (|B| · n scalars moved), so the natural
+    /// gradient's curvature equals the single-process one bit for bit.
+    public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
+        guard sampleCount > 0 else { return base.perSampleGradients(at: θ, batch: batch) }
+        return gatheredRows(batch: batch, columns: dimension) { local in base.perSampleGradients(at: θ, batch: local) }
+    }
+
+    /// The output Jacobian of the whole batch, rows computed where the samples live and gathered
+    /// in the batch's order (|B| · k · n + |B| · k scalars moved).
+    public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
+        guard sampleCount > 0 else { return base.outputJacobian(at: θ, batch: batch) }
+        // Which form the base uses (the same on every rank: it does not depend on the data).
+        // Which form the base uses and k, from one sample (the same on every rank).
+        let first = [0]
+        guard let probe = first.withUnsafeBufferPointer({ base.outputJacobian(at: θ, batch: $0) }) else { return nil }
+        let perSample = probe.outputs
+        guard let jacobian = gatheredRows(batch: batch, columns: dimension, rowsPerSample: perSample,
+                                          { local in base.outputJacobian(at: θ, batch: local)?.jacobian }) else { return nil }
+        switch probe.distribution {
+        case let .gaussian(beta):
+            return OutputJacobian(jacobian: jacobian, samples: batch?.count ?? sampleCount, outputs: perSample, distribution: .gaussian(beta: beta))
+        case .bernoulli:
+            guard let p = gatheredRows(batch: batch, columns: 1, rowsPerSample: perSample, { local in
+                base.outputJacobian(at: θ, batch: local).flatMap { j -> Matrix<Scalar>? in
+                    if case let .bernoulli(p) = j.distribution { return try? Matrix(rows: p.count, columns: 1, elements: p) }
+                    return nil
+                }
+            }) else { return nil }
+            return OutputJacobian(jacobian: jacobian, samples: batch?.count ?? sampleCount, outputs: perSample,
+                                  distribution: .bernoulli(probabilities: p.elements))
+        case let .categorical(p0):
+            guard let p = gatheredRows(batch: batch, columns: p0.columns, { local in
+                base.outputJacobian(at: θ, batch: local).flatMap { j -> Matrix<Scalar>? in
+                    if case let .categorical(p) = j.distribution { return p }
+                    return nil
+                }
+            }) else { return nil }
+            return OutputJacobian(jacobian: jacobian, samples: batch?.count ?? sampleCount, outputs: perSample,
+                                  distribution: .categorical(probabilities: p))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Runs `body` with this rank's part of `batch` (nil: all data): the batch's indices in this
+    /// rank's shard, in the batch's order. One scoped temporary allocation of ≤ |B| indices.
+    @inline(__always)
+    func withLocalPart<R>(of batch: UnsafeBufferPointer<Int>?, _ body: (UnsafeBufferPointer<Int>) -> R) -> R {
+        let mine = shard
+        guard let batch else {
+            return withUnsafeTemporaryAllocation(of: Int.self, capacity: Swift.max(mine.count, 1)) { buffer in
+                for (k, i) in mine.enumerated() { buffer[k] = i }
+                return body(UnsafeBufferPointer(rebasing: buffer[0..<mine.count]))
+            }
+        }
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: Swift.max(batch.count, 1)) { buffer in
+            var k = 0
+            for i in batch where mine.contains(i) { buffer[k] = i; k += 1 }
+            return body(UnsafeBufferPointer(rebasing: buffer[0..<k]))
+        }
+    }
+
+    /// The rows every rank computes for its part of `batch` (rowsPerSample rows per sample,
+    /// `columns` wide), gathered on every rank in rank order: a row permutation of the
+    /// single-process matrix (the Fisher SᵀS/m and JᵀHJ/m do not depend on the row order).
+    func gatheredRows(batch: UnsafeBufferPointer<Int>?, columns: Int, rowsPerSample: Int = 1,
+                      _ body: (UnsafeBufferPointer<Int>) -> Matrix<Scalar>?) -> Matrix<Scalar>? {
+        // |B_r| for every rank, known locally from the partition (no communication).
+        var samplesPerRank = [Int](repeating: 0, count: communicator.size)
+        if let batch { for i in batch { samplesPerRank[rows.owner(of: i)] += 1 } }
+        else { for r in 0..<communicator.size { samplesPerRank[r] = rows.range(of: r).count } }
+        let local: Matrix<Scalar>? = withLocalPart(of: batch) { part in part.isEmpty ? nil : body(part) }
+        let mineCount = samplesPerRank[communicator.rank] * rowsPerSample * columns
+        // A rank whose part is non-empty but which cannot supply the rows poisons the result for all.
+        let failed = (mineCount > 0 && (local == nil || local!.elements.count != mineCount)) ? 1.0 : 0.0
+        let anyFailed = collective { try communicator.allreduce(failed, .max) } ?? 1
+        guard anyFailed == 0 else { return nil }
+        let counts = samplesPerRank.map { $0 * rowsPerSample * columns }
+        let totalRows = samplesPerRank.reduce(0, +) * rowsPerSample
+        var elements = [Scalar](repeating: 0, count: totalRows * columns)
+        let offset = counts[..<communicator.rank].reduce(0, +)
+        if let local, mineCount > 0 {
+            elements.withUnsafeMutableBufferPointer { e in
+                local.elements.withUnsafeBufferPointer { l in
+                    (e.baseAddress! + offset).update(from: l.baseAddress!, count: mineCount)
+                }
+            }
+        }
+        let started = statistics.clock()
+        elements.withUnsafeMutableBufferPointer { e in collective { try communicator.allgather(inPlace: e, counts: counts) } }
+        statistics.record(allgatherOf: elements.count, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+        return try? Matrix(rows: totalRows, columns: columns, elements: elements)
+    }
+}
+
+/// Runs a collective inside a non-throwing ``Objective`` method: an MPI failure there cannot be
+/// thrown, and returning would leave the other ranks waiting, so it aborts every rank with MPI's
+/// message (``MPIEnvironment/abort(_:code:)``).
+@discardableResult
+func collective<R>(_ body: () throws -> R) -> R? {
+    do { return try body() } catch { MPIEnvironment.abort("\(error)") }
+}

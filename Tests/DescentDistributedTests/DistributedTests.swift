@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import DescentDistributed
+
+/// Runs `descent-mpi-checks` under `mpirun -np P` (P = 2, 3: uneven shards) and checks the exit
+/// status and the output. Every launch is bounded by a timeout (`timeout 300`), so a hang fails
+/// the test instead of blocking the suite. Skipped (with a message) when mpirun is not installed.
+@Suite("Open MPI (mpirun)", .serialized)
+struct MPIRunTests {
+    static let checks: URL? = {
+        // The test bundle lives in the build directory next to the executables.
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("descent-mpi-checks")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        return nil
+    }()
+
+    static let mpirun: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs mpirun with `arguments` after the rank count, returning (status, stdout + stderr).
+    static func launch(ranks: Int, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["300", mpirun!, "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism", "none",
+                             "-np", "\(ranks)"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("collectives, data-parallel and sharded trajectories equal one process", arguments: [2, 3])
+    func checksPass(ranks: Int) throws {
+        guard let checks = Self.checks, Self.mpirun != nil else {
+            Issue.record("descent-mpi-checks or mpirun not found (build the package; install openmpi-bin)")
+            return
+        }
+        let (status, output) = try Self.launch(ranks: ranks, [checks.path])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("all checks passed on \(ranks) ranks"), "\(output)")
+        #expect(!output.contains("FAIL"), "\(output)")
+        // Every kind of check ran: collectives, first-order, sharded, natural gradient, checkpoints.
+        for name in ["ok allreduce sum Double", "ok reduce-scatter Float", "ok data-parallel adamw logistic minibatch",
+                     "ok sharded adadelta logistic minibatch", "ok data-parallel natural gradient exact Fisher",
+                     "ok sharded checkpoint round trip", "ok sharded adam rosenbrock (no samples)"] {
+            #expect(output.contains(name), "missing \(name)")
+        }
+    }
+
+    @Test("a failing rank aborts the whole job with one clear message, no hang")
+    func failingRankAborts() throws {
+        guard let checks = Self.checks, Self.mpirun != nil else {
+            Issue.record("descent-mpi-checks or mpirun not found")
+            return
+        }
+        let (status, output) = try Self.launch(ranks: 3, [checks.path, "fail"])
+        #expect(status != 0 && status != 124, "status \(status) (124 = timeout): \(output)")
+        #expect(output.contains("deliberate failure of rank 1"), "\(output)")
+        #expect(!output.contains("was not aborted"), "\(output)")
+    }
+}
+
+/// The partition arithmetic needs no MPI.
+@Suite("Block partition")
+struct BlockPartitionTests {
+    @Test("blocks are contiguous, cover 0..<count and differ by at most one", arguments: [(10, 3), (2, 3), (0, 2), (7, 1), (1_000_003, 7)])
+    func blocks(count: Int, parts: Int) throws {
+        let p = try BlockPartition(count: count, parts: parts)
+        var next = 0
+        var sizes: [Int] = []
+        for r in 0..<parts {
+            let range = p.range(of: r)
+            #expect(range.lowerBound == next)
+            next = range.upperBound
+            sizes.append(range.count)
+            // Plain reference: start(r) = r·⌊c/p⌋ + min(r, c mod p).
+            #expect(range.lowerBound == r * (count / parts) + min(r, count % parts))
+        }
+        #expect(next == count)
+        #expect((sizes.max() ?? 0) - (sizes.min() ?? 0) <= 1)
+        for i in stride(from: 0, to: count, by: max(1, count / 50)) { #expect(p.range(of: p.owner(of: i)).contains(i)) }
+    }
+
+    @Test("bad sizes are thrown, naming the value")
+    func badSizes() {
+        #expect(throws: MPIError.invalidArgument(name: "parts", value: "0", requirement: "≥ 1")) { try BlockPartition(count: 3, parts: 0) }
+        #expect(throws: MPIError.invalidArgument(name: "count", value: "-1", requirement: "≥ 0")) { try BlockPartition(count: -1, parts: 2) }
+        #expect(throws: MPIError.countTooLarge(name: "count", value: Int(Int32.max) + 1)) { try BlockPartition(count: Int(Int32.max) + 1, parts: 2) }
+        #expect(MPIError.countTooLarge(name: "count", value: 5).errorDescription?.contains("5") == true)
+    }
+
+    @Test("the checksum sees one flipped bit", arguments: [false, true])
+    func checksumDetectsBits(float: Bool) {
+        if float {
+            let a: [Float] = [1, 2, 3], b: [Float] = [1, 2, 3.0000002]
+            #expect(a.withUnsafeBufferPointer { checksum($0) } != b.withUnsafeBufferPointer { checksum($0) })
+            #expect(a.withUnsafeBufferPointer { checksum($0) } == a.withUnsafeBufferPointer { checksum($0) })
+        } else {
+            let a: [Double] = [1, 2, 3], b: [Double] = [1, 2, 3.0000000000000004]
+            #expect(a.withUnsafeBufferPointer { checksum($0) } != b.withUnsafeBufferPointer { checksum($0) })
+        }
+    }
+}
