@@ -146,7 +146,7 @@ extension BenchRunner {
                 }
             }.joined(separator: " "))
         }
-        fflush(stdout)
+        fflush(nil)
     }
 
     /// `solver: "kfac"` rows: K-FAC's average training step vs Adam's on the same network.

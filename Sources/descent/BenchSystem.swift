@@ -101,7 +101,7 @@ enum BenchSystem {
         environment["LD_PRELOAD"] = [library, environment["LD_PRELOAD"]].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ":")
         let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
         let pairs = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        fflush(stdout)
+        fflush(nil)
         execve("/proc/self/exe", arguments, pairs)
         // execve returned: run in this process, without counts.
         for p in arguments { free(p) }

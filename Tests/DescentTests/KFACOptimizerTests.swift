@@ -1,6 +1,7 @@
 import Descent
 import Foundation
 import Testing
+import DescentProblems
 
 /// Plain Double references of K-FAC's block algebra.
 enum KFACReference {
