@@ -11,8 +11,9 @@ import Foundation
 /// t counts steps from 1. Defaults η = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8, as in PyTorch's
 /// `torch.optim.Adam`, whose single-tensor implementation it matches formula for formula:
 /// m ← lerp(m, g, 1 − β₁) (torch's `lerp`), G ← β₂ G + (1 − β₂) g g, 1 − β computed in `Double`
-/// and rounded once, θ ← θ − (η / (1 − β₁ᵗ)) m / (√Ĝ / √(1 − β₂ᵗ) + ε) (ε outside the square
-/// root, added after the bias correction of G). For decoupled weight decay use ``AdamW`` (or
+/// and rounded once, θ ← θ − (η / (1 − β₁ᵗ)) m / (√Ĝ · (1/√(1 − β₂ᵗ)) + ε) (ε outside the square
+/// root, added after the bias correction of G; torch divides by √(1 − β₂ᵗ), one division more
+/// per element, which costs 5–14 % at small n: the quotient differs by at most 1 ulp). For decoupled weight decay use ``AdamW`` (or
 /// ``DecoupledWeightDecay`` around any first-order optimizer).
 ///
 /// The bias corrections η / (1 − β₁ᵗ) and √(1 − β₂ᵗ) are computed in `Double` and rounded
@@ -125,7 +126,10 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
         // (t is already the new step's count).
         let td = Double(t)
         let stepSize = Scalar(Double(learningRate) / (1 - Foundation.pow(Double(beta1), td)))
-        let correction2Root = Scalar(Foundation.pow(1 - Foundation.pow(Double(beta2), td), 0.5))
+        // √Ĝ / √(1 − β₂ᵗ) as √Ĝ · (1/√(1 − β₂ᵗ)): one division per element instead of torch's two
+        // (measured 5–14 % faster at n = 1e3, where the divider bounds the loop; within 1 ulp of
+        // torch's quotient; docs/optimizers.md, "PyTorch parity").
+        let inverseCorrection2Root = Scalar(1 / Foundation.pow(1 - Foundation.pow(Double(beta2), td), 0.5))
         let b2 = beta2, w1 = oneMinus(beta1), w2 = oneMinus(beta2), eps = epsilon
         let ams = amsgrad
         m.withUnsafeMutableBufferPointer { mb in
@@ -133,9 +137,9 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
                 Gmax.withUnsafeMutableBufferPointer { xb in
                     let slots = StateSlots(mb.baseAddress!, vb.baseAddress!, xb.baseAddress)
                     if ams {
-                        pass.run(AdamRule<Scalar, FlagOn>(stepSize, correction2Root, b2, w1, w2, eps), slots)
+                        pass.run(AdamRule<Scalar, FlagOn>(stepSize, inverseCorrection2Root, b2, w1, w2, eps), slots)
                     } else {
-                        pass.run(AdamRule<Scalar, FlagOff>(stepSize, correction2Root, b2, w1, w2, eps), slots)
+                        pass.run(AdamRule<Scalar, FlagOff>(stepSize, inverseCorrection2Root, b2, w1, w2, eps), slots)
                     }
                 }
             }
@@ -148,13 +152,13 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
 ///     m ← lerp(m, g, w₁)             (w₁ = 1 − β₁)
 ///     G ← β₂ G + w₂ g g              (w₂ = 1 − β₂)
 ///     Ĝ ← AMSGrad ? (Gmax ← max(Gmax, G)) : G
-///     θ ← θ − s m / (√Ĝ / c + ε),   s = η / (1 − β₁ᵗ),  c = √(1 − β₂ᵗ)
+///     θ ← θ − s m / (√Ĝ · c⁻¹ + ε),   s = η / (1 − β₁ᵗ),  c⁻¹ = 1 / √(1 − β₂ᵗ)
 @usableFromInline
 struct AdamRule<Scalar: BLASScalar, AMSGrad: StaticFlag>: ElementRule {
-    @usableFromInline let stepSize, correction2Root, beta2, weight1, weight2, epsilon: Scalar
-    @inlinable init(_ stepSize: Scalar, _ correction2Root: Scalar, _ beta2: Scalar, _ weight1: Scalar,
+    @usableFromInline let stepSize, inverseCorrection2Root, beta2, weight1, weight2, epsilon: Scalar
+    @inlinable init(_ stepSize: Scalar, _ inverseCorrection2Root: Scalar, _ beta2: Scalar, _ weight1: Scalar,
                     _ weight2: Scalar, _ epsilon: Scalar) {
-        self.stepSize = stepSize; self.correction2Root = correction2Root; self.beta2 = beta2
+        self.stepSize = stepSize; self.inverseCorrection2Root = inverseCorrection2Root; self.beta2 = beta2
         self.weight1 = weight1; self.weight2 = weight2; self.epsilon = epsilon
     }
     @inlinable
@@ -170,6 +174,6 @@ struct AdamRule<Scalar: BLASScalar, AMSGrad: StaticFlag>: ElementRule {
             vhat = Swift.max(vmax[i], vi)
             vmax[i] = vhat
         }
-        theta = theta - stepSize * mi / (vhat.nonNegativeSquareRoot / correction2Root + epsilon)
+        theta = theta - stepSize * mi / (vhat.nonNegativeSquareRoot * inverseCorrection2Root + epsilon)
     }
 }

@@ -147,9 +147,15 @@ struct ElementPass<Scalar: BLASScalar> {
     ///     g ← sign · g + λ θ;   θ ← s θ;   rule.update(&θ, g, state, i)
     ///
     /// - Complexity: one pass over θ, g and the slots the rule touches; no allocation.
+    /// Without maximize, coupled decay or scale (the common case) the loop reads g and θ as
+    /// they are: a specialization of its own, so those three multiplications cost nothing.
     @inlinable
     func run<R: ElementRule>(_ rule: R, _ state: StateSlots<Scalar>) where R.Scalar == Scalar {
-        parallelChunks(count: count, FusedKernel(pass: self, rule: rule, state: state))
+        if sign == 1 && coupledDecay == 0 && scale == 1 {
+            parallelChunks(count: count, FusedKernel<R, FlagOn>(pass: self, rule: rule, state: state))
+        } else {
+            parallelChunks(count: count, FusedKernel<R, FlagOff>(pass: self, rule: rule, state: state))
+        }
     }
 }
 
@@ -180,8 +186,9 @@ struct StateSlots<Scalar> {
     }
 }
 
+/// The fused loop; `Plain` skips the sign, the coupled decay and the scale (all neutral).
 @usableFromInline
-struct FusedKernel<R: ElementRule>: ChunkKernel {
+struct FusedKernel<R: ElementRule, Plain: StaticFlag>: ChunkKernel {
     @usableFromInline let pass: ElementPass<R.Scalar>
     @usableFromInline let rule: R
     @usableFromInline let state: StateSlots<R.Scalar>
@@ -196,11 +203,19 @@ struct FusedKernel<R: ElementRule>: ChunkKernel {
         let p = pass.parameters, g = pass.gradient
         let sign = pass.sign, wd = pass.coupledDecay, s = pass.scale
         let rule = self.rule, state = self.state
-        for i in range {
-            let gi = sign * g[i] + wd * p[i]
-            var theta = p[i] * s
-            rule.update(&theta, gi, state, i)
-            p[i] = theta
+        if Plain.isOn {
+            for i in range {
+                var theta = p[i]
+                rule.update(&theta, g[i], state, i)
+                p[i] = theta
+            }
+        } else {
+            for i in range {
+                let gi = sign * g[i] + wd * p[i]
+                var theta = p[i] * s
+                rule.update(&theta, gi, state, i)
+                p[i] = theta
+            }
         }
     }
 }

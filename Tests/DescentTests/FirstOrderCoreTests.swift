@@ -198,7 +198,7 @@ struct FirstOrderCoreTests {
                             let pass = ElementPass(parameters: pb.baseAddress!, gradient: gb.baseAddress!, count: n,
                                                    sign: -1, coupledDecay: 0.01, scale: 0.999)
                             let rule = AdamRule<Double, FlagOff>(0.01, 0.3, 0.999, 0.1, 0.001, 1e-8)
-                            let kernel = FusedKernel(pass: pass, rule: rule, state: StateSlots(mb.baseAddress!, vb.baseAddress!))
+                            let kernel = FusedKernel<AdamRule<Double, FlagOff>, FlagOff>(pass: pass, rule: rule, state: StateSlots(mb.baseAddress!, vb.baseAddress!))
                             parallelChunks(count: n, minimumPerThread: 1024, threads: threads, kernel)
                         }
                     }
