@@ -116,7 +116,7 @@ enum BenchKFAC {
         var g = [S](repeating: 0, count: net.dimension)
         var sampler = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
         var seconds = 0.0
-        var loss = Double(net.loss(at: θ))
+        var loss = Double(try net.loss(at: θ))
         var t = 0
         while t < maxSteps {
             let c0 = DispatchTime.now().uptimeNanoseconds
@@ -125,7 +125,7 @@ enum BenchKFAC {
                 t += 1
             }
             seconds += Double(DispatchTime.now().uptimeNanoseconds - c0) * 1e-9
-            loss = Double(net.loss(at: θ))
+            loss = Double(try net.loss(at: θ))
             if !loss.isFinite { break }
             if loss <= target { return RaceResult(optimizer: name, learningRate: learningRate, steps: t, seconds: seconds, finalLoss: loss) }
         }

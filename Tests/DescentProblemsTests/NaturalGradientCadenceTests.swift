@@ -48,8 +48,8 @@ struct NaturalGradientCadenceTests {
         var average: [[Double]] = []
         for t in 0..<steps {
             let theta = result.history[t].parameters
-            let g = objective.gradient(at: theta).map { Double($0) }
-            let jac = try #require(objective.outputJacobian(at: theta))
+            let g = try objective.gradient(at: theta).map { Double($0) }
+            let jac = try #require(try objective.outputJacobian(at: theta))
             guard case let .bernoulli(p) = jac.distribution else { Issue.record("not Bernoulli"); return }
             let m = jac.samples
             var f = Array(repeating: Array(repeating: 0.0, count: n), count: n)
@@ -98,7 +98,7 @@ struct NaturalGradientCadenceTests {
         var theta = start
         var asked: [Int] = []
         for t in 0..<7 {
-            let g = objective.gradient(at: theta)
+            let g = try objective.gradient(at: theta)
             if manual.needsCurvature {
                 asked.append(t)
                 let c = try #require(theta.withUnsafeBufferPointer { objective.curvature(at: $0, batch: nil, fisher: .exact) })

@@ -14,7 +14,7 @@ struct QuadraticNDTests {
                 let plane = IllConditionedQuadratic<S>(a: a, b: b), nd = try IllConditionedQuadraticND<S>(dimension: 2, a: a, b: b)
                 for _ in 0..<20 {
                     let θ = [S(rng.nextNormal()), S(rng.nextNormal())]
-                    let x = plane.lossAndGradient(at: θ), y = nd.lossAndGradient(at: θ)
+                    let x = try plane.lossAndGradient(at: θ), y = try nd.lossAndGradient(at: θ)
                     #expect(x.loss == y.loss && x.gradient == y.gradient, "a = \(a), b = \(b), θ = \(θ)")
                 }
                 #expect(nd.initialParameters(seed: 0) == plane.standardStart)
@@ -32,7 +32,7 @@ struct QuadraticNDTests {
         let q = try IllConditionedQuadraticND<Double>(dimension: n, a: a, b: b)
         var rng = SplitMix64(seed: UInt64(n))
         let θ = (0..<n).map { _ in rng.nextNormal() }
-        let (loss, g) = q.lossAndGradient(at: θ)
+        let (loss, g) = try q.lossAndGradient(at: θ)
         var reference = 0.0, worst = 0.0
         for i in 0..<n {
             let c = n == 1 ? a * a : a * a * pow(b * b / (a * a), Double(i) / Double(n - 1))
@@ -41,7 +41,7 @@ struct QuadraticNDTests {
         }
         #expect(worst <= 1e-12)
         #expect(abs(loss - reference) <= 1e-12 * reference)
-        #expect(q.loss(at: θ) == loss)
+        #expect(try q.loss(at: θ) == loss)
         if n > 1 {
             #expect(q.curvature(0) == a * a && q.curvature(n - 1) == b * b)
         }

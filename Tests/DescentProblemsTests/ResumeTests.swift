@@ -8,7 +8,7 @@ import Testing
 @Suite("Resumable training")
 struct ResumeTests {
     static func objective<S: BLASScalar>(_: S.Type, seed: UInt64 = 5) throws -> (LogisticRegression<S>, LogisticRegression<S>) {
-        let problem = SyntheticData.logisticRegression(samples: 150, features: 4, seed: seed, as: S.self)
+        let problem = try SyntheticData.logisticRegression(samples: 150, features: 4, seed: seed, as: S.self)
         let split = try problem.data.split(validationFraction: 0.2, seed: 3).standardized()
         return (try LogisticRegression(data: split.training, l2: 0.01), try LogisticRegression(data: split.validation, l2: 0.01))
     }

@@ -63,7 +63,7 @@ struct TrainingControlTests {
     @Test("plateau in the loop: the learning rate follows the reference over the monitored losses", arguments: Precision.allCases)
     func plateauInTheLoop(_ p: Precision) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
-            let data = SyntheticData.logisticRegression(samples: 200, features: 5, seed: 2, as: S.self).data
+            let data = try SyntheticData.logisticRegression(samples: 200, features: 5, seed: 2, as: S.self).data
             let split = try data.split(validationFraction: 0.25, seed: 1).standardized()
             let model = try LogisticRegression(data: split.training), validation = try LogisticRegression(data: split.validation)
             var adam = try Adam<S>(learningRate: 0.5)
@@ -100,7 +100,7 @@ struct TrainingControlTests {
     func earlyStopping(_ p: Precision) throws {
         func run<S: BLASScalar>(_: S.Type) throws {
             // Over-fitting setup: few training samples, many features, a large constant rate.
-            let data = SyntheticData.logisticRegression(samples: 60, features: 20, seed: 11, as: S.self).data
+            let data = try SyntheticData.logisticRegression(samples: 60, features: 20, seed: 11, as: S.self).data
             let split = try data.split(validationFraction: 0.5, seed: 2)
             let model = try LogisticRegression(data: split.training), validation = try LogisticRegression(data: split.validation)
             var sgd = try SGD<S>(learningRate: 2)
@@ -119,7 +119,7 @@ struct TrainingControlTests {
             let bestRecord = try #require(result.history.first { $0.step == bestStep })
             #expect(result.parameters == bestRecord.parameters)
             // The final record is the full-data loss at θ_best, with its validation loss.
-            #expect(result.finalLoss == model.loss(at: result.parameters))
+            #expect(try result.finalLoss == model.loss(at: result.parameters))
             #expect(result.history.last!.validationLoss == bestRecord.validationLoss)
         }
         switch p {
@@ -164,7 +164,7 @@ struct TrainingControlTests {
         let s = try data.split(validationFraction: 0.2, testFraction: 0.1, seed: 7)
         #expect(s.validation.sampleCount == 21 && s.test.sampleCount == 10 && s.training.sampleCount == 72)
         #expect((s.trainingIndices + s.validationIndices + s.testIndices).sorted() == Array(0..<103))
-        #expect(s.training == data.subset(s.trainingIndices) && s.test == data.subset(s.testIndices))
+        #expect(try s.training == data.subset(s.trainingIndices) && s.test == data.subset(s.testIndices))
         #expect(try data.split(validationFraction: 0.2, testFraction: 0.1, seed: 7) == s)
         #expect(try data.split(validationFraction: 0.2, testFraction: 0.1, seed: 8).validationIndices != s.validationIndices)
         // The permutation is SplitMix64's Fisher–Yates, as the sampler's.

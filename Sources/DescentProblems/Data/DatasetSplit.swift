@@ -19,7 +19,7 @@ public struct DatasetSplit<Scalar: BLASScalar>: Sendable, Equatable {
         let s = Standardization.fit(training.features)
         var copy = self
         for keyPath in [\DatasetSplit.training, \.validation, \.test] {
-            s.apply(to: &copy[keyPath: keyPath].features)
+            try! s.apply(to: &copy[keyPath: keyPath].features)  // same columns as training: cannot throw
             copy[keyPath: keyPath].standardization = s
         }
         return copy
@@ -52,7 +52,7 @@ extension Dataset {
         var order = Array(0..<m)
         rng.shuffle(&order)
         let vi = Array(order[0..<v]), ti = Array(order[v..<(v + t)]), ri = Array(order[(v + t)...])
-        return DatasetSplit(training: subset(ri), validation: subset(vi), test: subset(ti),
+        return DatasetSplit(training: try subset(ri), validation: try subset(vi), test: try subset(ti),
                             trainingIndices: ri, validationIndices: vi, testIndices: ti)
     }
 }
