@@ -119,15 +119,6 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
             }) else { return nil }
             return OutputJacobian(jacobian: jacobian, samples: batch?.count ?? sampleCount, outputs: perSample,
                                   distribution: .bernoulli(probabilities: p.elements))
-        case .poisson:
-            guard let μ = gatheredRows(batch: batch, columns: 1, rowsPerSample: perSample, { local in
-                base.outputJacobian(at: θ, batch: local).flatMap { j -> Matrix<Scalar>? in
-                    if case let .poisson(rates) = j.distribution { return try? Matrix(rows: rates.count, columns: 1, elements: rates) }
-                    return nil
-                }
-            }) else { return nil }
-            return OutputJacobian(jacobian: jacobian, samples: batch?.count ?? sampleCount, outputs: perSample,
-                                  distribution: .poisson(rates: μ.elements))
         case let .categorical(p0):
             guard let p = gatheredRows(batch: batch, columns: p0.columns, { local in
                 base.outputJacobian(at: θ, batch: local).flatMap { j -> Matrix<Scalar>? in
