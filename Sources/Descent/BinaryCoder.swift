@@ -257,6 +257,10 @@ struct CheckpointPayload {
             throw CheckpointError.malformed("block \(index) of \(pathString(path)) holds another element type (\(e.type), expected \(type))")
         }
         let size = MemoryLayout<T>.stride
+        // An empty block is the shared empty array: `Array(unsafeUninitializedCapacity: 0)` stores its
+        // count into the process-wide empty-array singleton, a write that races (harmlessly, but
+        // ThreadSanitizer reports it) with any thread reading another empty array.
+        guard e.count > 0 else { return [] }
         return [T](unsafeUninitializedCapacity: e.count) { buffer, initialized in
             if e.count > 0 {
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.count * size)]))
