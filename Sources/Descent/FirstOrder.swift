@@ -20,9 +20,9 @@ public protocol FirstOrderOptimizer: Optimizer {
     ///     θ ← s θ
     ///     θ, state ← rule(θ, g, state)
     ///
-    /// ``DecoupledWeightDecay`` passes s = 1 − ηλ; ``step(_:gradient:)`` is s = 1 (θ unchanged
+    /// ``DecoupledWeightDecay`` passes s = 1 − ηλ; `step(_:gradient:)` is s = 1 (θ unchanged
     /// by the scaling, bit for bit).
-    /// - Throws: what ``step(_:gradient:)`` throws, and
+    /// - Throws: what `step(_:gradient:)` throws, and
     ///   ``OptimizerError/invalidHyperparameter(name:value:requirement:)`` when s is not finite;
     ///   parameters and state are then unchanged.
     /// - Complexity: one pass over θ, g and the state; no allocation after the first step.

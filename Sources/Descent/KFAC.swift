@@ -105,6 +105,7 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
     ///   - inverseUpdateInterval: T ≥ 1 (default 10).
     ///   - klClip: κ > 0, or nil (default).
     ///   - maximumDampingRetries: default 8.
+    ///   - nonFiniteGradientPolicy: what a NaN or infinite gradient does (default: throw).
     /// - Throws: ``OptimizerError/invalidHyperparameter(name:value:requirement:)``.
     public init(learningRate: Scalar = 0.1, damping: Damping<Scalar> = .fixed(1e-3), factorDecay: Scalar = 0.95,
                 inverseUpdateInterval: Int = 10, klClip: Scalar? = nil, maximumDampingRetries: Int = 8,

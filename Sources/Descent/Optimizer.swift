@@ -7,7 +7,7 @@ import Foundation
 /// Models with several tensors flatten them into one vector, as PyTorch's
 /// `parameters_to_vector` does. The state is allocated on the first step, sized to the
 /// parameters; afterwards a step allocates nothing (the first-order optimizers' threaded pass
-/// included: see ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)``).
+/// included: see `parallelChunks(count:minimumPerThread:_:)`).
 ///
 /// Every step checks its inputs first and throws ``OptimizerError`` before it touches anything:
 /// a gradient of the wrong length, a state built for another length, an invalid

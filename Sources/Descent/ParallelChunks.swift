@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Foundation
 
-/// Work on a range of indices, run by ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)`` on
+/// Work on a range of indices, run by `parallelChunks(count:minimumPerThread:_:)` on
 /// several threads at once: `callAsFunction` must only touch the elements of its range (and
 /// read shared values), so that chunks can run concurrently.
 @usableFromInline
@@ -67,7 +67,7 @@ struct ChunkedKernel<K: ChunkKernel>: TaskKernel {
     }
 }
 
-/// ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)`` for a closure (the benchmark's stream
+/// `parallelChunks(count:minimumPerThread:_:)` for a closure (the benchmark's stream
 /// kernel). Handing a non-escaping closure to the workers costs one 32-byte heap allocation per
 /// threaded call (the escape check of `withoutActuallyEscaping`); the optimizers use the
 /// ``ChunkKernel`` form, which allocates nothing.
@@ -92,7 +92,7 @@ struct ClosureKernel: ChunkKernel {
     @inlinable func callAsFunction(_ range: Range<Int>) { body(range) }
 }
 
-/// Process-wide settings of ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)``. Set them
+/// Process-wide settings of `parallelChunks(count:minimumPerThread:_:)`. Set them
 /// before the first parallel call, from one thread (the benchmark and the tests do); they are
 /// read without synchronization on every step.
 @usableFromInline
@@ -108,7 +108,7 @@ package enum ParallelConfiguration {
     @usableFromInline static let active = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
 }
 
-/// The persistent worker threads behind ``parallelChunks(count:minimumPerThread:_:)-(_,_,K)``: one
+/// The persistent worker threads behind `parallelChunks(count:minimumPerThread:_:)`: one
 /// mutex and two condition variables allocated once; a job is published by bumping a
 /// generation counter under the mutex. Workers block (no spinning) between jobs, so an idle
 /// process uses no CPU.

@@ -58,13 +58,13 @@ public protocol Objective<Scalar>: Sendable {
     /// K-FAC's Kronecker factors A_l, G_l of every fully connected layer at θ on `batch`, in the
     /// estimation mode `fisher` (``FisherKind/sampled`` draws one target per sample from a
     /// generator keyed by `seed`, `step` and the sample's index); nil when the objective is
-    /// not a network of fully connected layers (default). See ``KroneckerBlock``.
+    /// not a network of fully connected layers (default). See `KroneckerBlock`.
     func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                           step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]?
     /// The objective's own curvature at θ on `batch` for the natural gradient — a Fisher matrix
     /// (e.g. the expected negative Hessian of an exponential-family model), a metric, or a
-    /// sample form such as ``Curvature/poisson(logJacobian:rates:)`` — used in place of the
-    /// Fisher derived from ``outputJacobian(at:batch:)`` when `minimize` asks for the exact
+    /// sample form such as `Curvature/poisson(logJacobian:rates:)` — used in place of the
+    /// Fisher derived from `outputJacobian(at:batch:)` when `minimize` asks for the exact
     /// Fisher. Nil (default) when it supplies none.
     func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>?
 }

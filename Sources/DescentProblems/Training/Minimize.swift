@@ -82,7 +82,7 @@ public func minimize<F: Objective, O: Optimizer>(
 /// record. Parameters are stepped in place in `state.parameters` (no copy of θ).
 ///
 /// - Throws: ``TrainingError`` for bad options, a θ of the wrong length or a sampler for other
-///   data; an optimizer's ``OptimizerError`` passes through (the state then holds the steps
+///   data; an optimizer's `OptimizerError` passes through (the state then holds the steps
 ///   taken before it, consistent and resumable).
 /// - Complexity: per step one gradient evaluation (O(|B|·n) for the linear models), one nrm2,
 ///   the optimizer's step, and a validation loss every k steps; O(n) memory, no allocation per

@@ -124,7 +124,7 @@ public struct TrainingState<O: Optimizer>: Sendable, Codable {
     }
 
     /// Restores ``checkpoint(format:)``'s output (either format).
-    /// - Throws: ``CheckpointError`` for a damaged or newer file, ``OptimizerError`` for another
+    /// - Throws: `CheckpointError` for a damaged or newer file, `OptimizerError` for another
     ///   optimizer or scalar type, ``TrainingError/corruptState(_:)`` for an inconsistent one.
     public init(checkpoint data: Data) throws {
         self = try CheckpointCoding.decode(Self.self, from: data)
