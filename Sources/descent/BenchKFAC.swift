@@ -31,17 +31,23 @@ enum BenchKFAC {
         var reuseSeconds: Double
         var adamSeconds: Double
         var steps: Int
+        /// Heap allocations per timed K-FAC and Adam step (nil where they cannot be counted).
+        var kfacAllocations: Double?
+        var adamAllocations: Double?
     }
 
-    /// The K-FAC training step, specialized.
-    static func kfacStep<S: BLASScalar>(_ net: MultilayerPerceptron<S>, θ: inout [S], gradient: inout [S], optimizer: inout KFAC<S>,
-                                        sampler: inout MinibatchSampler, step: Int, fisher: FisherKind, seed: UInt64) throws {
+    /// The K-FAC training step as `minimize` takes it: gradient and factors from one evaluation
+    /// into reused buffers (`factors`), the moving average, the preconditioned step.
+    static func kfacStep<S: BLASScalar>(_ net: MultilayerPerceptron<S>, θ: inout [S], gradient: inout [S], factors: inout [KroneckerBlock<S>],
+                                        optimizer: inout KFAC<S>, sampler: inout MinibatchSampler, step: Int, fisher: FisherKind,
+                                        seed: UInt64) throws {
         try sampler.withNextBatch { batch in
-            let blocks = θ.withUnsafeBufferPointer { t -> [KroneckerBlock<S>]? in
-                _ = gradient.withUnsafeMutableBufferPointer { g in net.lossAndGradient(at: t, batch: batch, gradient: g) }
-                return net.kroneckerFactors(at: t, batch: batch, fisher: fisher, step: step, seed: seed)
+            _ = θ.withUnsafeBufferPointer { t in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    net.lossGradientAndKroneckerFactors(at: t, batch: batch, fisher: fisher, step: step, seed: seed, gradient: g, factors: &factors)
+                }
             }
-            try optimizer.updateCurvature(.kronecker(blocks!))
+            try optimizer.updateCurvature(.kronecker(factors))
             try optimizer.step(&θ, gradient: gradient)
         }
     }
@@ -65,24 +71,28 @@ enum BenchKFAC {
         let net = network.net
         var θk = net.initialParameters(seed: 0), θa = θk
         var gk = [S](repeating: 0, count: net.dimension), ga = gk
+        var factors: [KroneckerBlock<S>] = []
         var kfac = try KFAC<S>(learningRate: 0.1, inverseUpdateInterval: interval, nonFiniteGradientPolicy: .unchecked)
         var adam = try Adam<S>(learningRate: 1e-3, nonFiniteGradientPolicy: .unchecked)
         var sk = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
         var sa = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
         var t = 0
         for _ in 0..<warmup {
-            try kfacStep(net, θ: &θk, gradient: &gk, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
+            try kfacStep(net, θ: &θk, gradient: &gk, factors: &factors, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
             try firstOrderStep(net, θ: &θa, gradient: &ga, optimizer: &adam, sampler: &sa)
             t += 1
         }
         var kTotal = 0.0, refactor = 0.0, reuse = 0.0, nRefactor = 0, nReuse = 0, aTotal = 0.0
         var done = 0
+        var kAllocations = 0, aAllocations = 0
         while done < steps {
             for _ in 0..<interval where done < steps {
                 let refactors = kfac.stepCount % interval == 0
+                let before = BenchSystem.allocationCount() ?? 0
                 let c0 = DispatchTime.now().uptimeNanoseconds
-                try kfacStep(net, θ: &θk, gradient: &gk, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
+                try kfacStep(net, θ: &θk, gradient: &gk, factors: &factors, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
                 let c1 = DispatchTime.now().uptimeNanoseconds
+                kAllocations += (BenchSystem.allocationCount() ?? 0) - before
                 let dt = Double(c1 - c0) * 1e-9
                 kTotal += dt
                 if refactors { refactor += dt; nRefactor += 1 } else { reuse += dt; nReuse += 1 }
@@ -91,12 +101,17 @@ enum BenchKFAC {
             }
         }
         for _ in 0..<steps {
+            let before = BenchSystem.allocationCount() ?? 0
             let c0 = DispatchTime.now().uptimeNanoseconds
             try firstOrderStep(net, θ: &θa, gradient: &ga, optimizer: &adam, sampler: &sa)
             aTotal += Double(DispatchTime.now().uptimeNanoseconds - c0) * 1e-9
+            aAllocations += (BenchSystem.allocationCount() ?? 0) - before
         }
+        let counting = BenchSystem.allocationCount() != nil
         return StepTiming(kfacSeconds: kTotal / Double(steps), refactorSeconds: nRefactor > 0 ? refactor / Double(nRefactor) : .nan,
-                          reuseSeconds: nReuse > 0 ? reuse / Double(nReuse) : .nan, adamSeconds: aTotal / Double(steps), steps: steps)
+                          reuseSeconds: nReuse > 0 ? reuse / Double(nReuse) : .nan, adamSeconds: aTotal / Double(steps), steps: steps,
+                          kfacAllocations: counting ? Double(kAllocations) / Double(steps) : nil,
+                          adamAllocations: counting ? Double(aAllocations) / Double(steps) : nil)
     }
 
     struct RaceResult {
@@ -163,6 +178,8 @@ extension BenchRunner {
                     ("seconds_per_step", .number(t.kfacSeconds)), ("seconds_refactoring_step", .number(t.refactorSeconds)),
                     ("seconds_reuse_step", .number(t.reuseSeconds)), ("adam_seconds_per_step", .number(t.adamSeconds)),
                     ("ratio_to_adam", .number(t.kfacSeconds / t.adamSeconds)), ("steps", .int(t.steps)),
+                    ("allocations_per_step", t.kfacAllocations.map { .number($0) } ?? .null),
+                    ("adam_allocations_per_step", t.adamAllocations.map { .number($0) } ?? .null),
                 ])
             }
         }
@@ -183,8 +200,9 @@ extension BenchRunner {
         for (lr, lambda, clip) in [(0.1, 1e-3, 1e-3), (0.3, 1e-2, 1e-2), (1.0, 0.1, nil)] as [(Double, Double, Double?)] {
             var o = try KFAC<Float>(learningRate: Float(lr), damping: .fixed(Float(lambda)), inverseUpdateInterval: interval,
                                     klClip: clip.map { Float($0) })
+            var factors: [KroneckerBlock<Float>] = []
             report(try BenchKFAC.race(net, name: "kfac λ=\(lambda) κ=\(clip.map { "\($0)" } ?? "off")", learningRate: lr, batchSize: batchSize, target: target, maxSteps: Swift.min(maxSteps, 400), checkEvery: 5) { θ, g, s, t in
-                try BenchKFAC.kfacStep(net, θ: &θ, gradient: &g, optimizer: &o, sampler: &s, step: t, fisher: fisher, seed: 0)
+                try BenchKFAC.kfacStep(net, θ: &θ, gradient: &g, factors: &factors, optimizer: &o, sampler: &s, step: t, fisher: fisher, seed: 0)
             })
         }
         let grids: [(String, [Double])] = [("adam", [3e-3, 1e-2, 3e-2]), ("rmsprop", [1e-3, 3e-3, 1e-2]),
