@@ -38,6 +38,8 @@ struct OptimizerOptions: ParsableArguments {
     var inverseInterval: Int?
     @Option(name: .customLong("kl-clip"), parsing: .unconditional, help: "K-FAC: KL clipping κ, ν = min(1, √(κ / (η² Σ⟨∇W, ΔW⟩))).")
     var klClip: Double?
+    @Option(help: "Natural gradient: how (F + λI)x = ∇L is solved: auto (default) | cholesky | mixed (Float factor, Double refinement) | woodbury (low-rank curvature). A diagonal metric is always solved element-wise.")
+    var solver: NaturalSolverName?
 
     func settings(_ name: OptimizerName) -> OptimizerSettings {
         var s = OptimizerSettings(name, learningRate: learningRate)
@@ -56,6 +58,7 @@ struct OptimizerOptions: ParsableArguments {
         s.kfacDecay = kfacDecay
         s.inverseInterval = inverseInterval
         s.klClip = klClip
+        s.solver = solver
         return s
     }
 }
