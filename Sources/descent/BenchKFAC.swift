@@ -259,8 +259,9 @@ struct BenchKFACOptions: ParsableArguments {
     @Flag(name: .customLong("kfac-only"), help: "Race: K-FAC settings only (no first-order grid).")
     var kfacOnly = false
 
-    /// The 64-256-256-10 comparison plan's K-FAC setting (ComparisonPlan.widePerceptron).
-    static let defaultGrid = "0.1/0.001/0.001/0.95"
+    /// The 64-256-256-10 comparison plan's K-FAC setting (ComparisonPlan.widePerceptron) and
+    /// the same with T = 10.
+    static let defaultGrid = "1/0.001/0.02/0.95/1;1/0.001/0.02/0.95/10"
 
     /// One K-FAC setting of the race.
     struct KFACSetting {

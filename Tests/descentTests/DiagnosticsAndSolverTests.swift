@@ -22,7 +22,7 @@ import Testing
         return r.stdout.split(separator: "\n").first { $0.hasPrefix("solver:") }.map(String.init) ?? ""
     }
 
-    @Test(arguments: [("auto", "(automatic)"), ("cholesky", "(cholesky)"), ("mixed", "(mixedPrecision)")])
+    @Test(arguments: [("auto", "(automatic)"), ("cholesky", "(cholesky)"), ("mixed", "(mixedPrecision")])
     func solverIsUsedAndReported(_ solver: String, _ reported: String) throws {
         let line = try solverLine(solver)
         #expect(line.contains(reported), "\(line)")
