@@ -1,5 +1,6 @@
 import DescentLinearAlgebra
 import Testing
+import DescentTestSupport
 
 /// Each BLAS/LAPACK wrapper against a plain scalar reference computed in Double, in Float
 /// and Double; shape errors name the sizes.
@@ -23,7 +24,7 @@ struct LinearAlgebraTests {
         }
     }
 
-    static func tolerance<S: BLASScalar>(_: S.Type) -> Double { S.self == Double.self ? 1e-12 : 1e-5 }
+    static func tolerance<S: BLASScalar>(_ s: S.Type) -> Double { DescentTestSupport.tolerance(s) }
 
     /// ‖x − r‖∞ / max(‖r‖∞, 1): sums of k products lose accuracy relative to their terms.
     static func error<S: BLASScalar>(_ x: [S], _ r: [Double]) -> Double {

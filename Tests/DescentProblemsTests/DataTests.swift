@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 struct CSVTests {
     func write(_ text: String) throws -> URL {

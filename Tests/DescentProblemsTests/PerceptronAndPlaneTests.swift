@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 struct PerceptronTests {
     /// Perceptrons of every output kind and hidden activation on small seeded data.

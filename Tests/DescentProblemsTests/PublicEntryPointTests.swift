@@ -3,6 +3,7 @@ import DescentLinearAlgebra
 import DescentProblems
 import Foundation
 import Testing
+import DescentTestSupport
 
 /// The precondition sweep (issue 10, first contact): every public DescentProblems entry point that
 /// takes user-supplied sizes throws a named error instead of stopping the process; error messages

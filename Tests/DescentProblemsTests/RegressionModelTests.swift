@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// Plain scalar references (Double loops, no BLAS) of the three regression models.
 enum Reference {

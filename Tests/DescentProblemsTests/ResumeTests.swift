@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// Training state: T steps, save (through the binary bytes), restore, T more steps gives the same
 /// θ at every step, bit for bit, as 2T steps never interrupted — for every optimizer, with

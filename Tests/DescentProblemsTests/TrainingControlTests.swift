@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// The loop the user controls: a callback that changes the optimizer and θ, reduce-on-plateau
 /// (against a plain reference and PyTorch), early stopping with best-θ restore (against a plain

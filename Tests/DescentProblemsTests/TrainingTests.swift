@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 struct TrainingTests {
     func checkReproducible<S: BLASScalar>(_: S.Type) throws {

@@ -2,6 +2,7 @@ import Descent
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// The binary checkpoint format: exact round trips for every optimizer (the natural gradient's
 /// matrices included), the size bound, old JSON checkpoints, and one clear error for a

@@ -2,6 +2,7 @@ import Descent
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// Checkpoints: a restored optimizer continues bit-identically; a checkpoint of another
 /// optimizer, precision or parameter count, or a corrupt one, is refused with a clear error.

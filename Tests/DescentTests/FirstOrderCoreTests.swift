@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Descent
 import DescentProblems
+import DescentTestSupport
 
 /// The shared first-order core: counters that cannot overflow, restored state that must be
 /// finite, the decoupled weight decay modifier, and the thread pool behind the fused pass.

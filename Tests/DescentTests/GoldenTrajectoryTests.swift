@@ -1,6 +1,7 @@
 import Descent
 import Foundation
 import Testing
+import DescentTestSupport
 
 /// PyTorch's recorded trajectories (`Tests/Fixtures/torch_optim.json`, written by
 /// `scripts/reference/torch_optim.py`: torch float64 and float32, single-tensor
