@@ -78,7 +78,7 @@ public enum CheckpointCoding {
         case .binary: try BinaryCheckpoint.write(value, to: url)
         case .json:
             let data = try encode(value, format: .json)
-            try writeCheckpointFileAtomically(to: url) { sink in try data.withUnsafeBytes { try sink($0) } }
+            try AtomicFile.write(data, to: url)
         }
     }
 
