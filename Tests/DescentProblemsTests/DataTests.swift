@@ -62,10 +62,7 @@ struct CSVTests {
 
     @Test("standardization uses the population std and leaves constant columns unscaled", arguments: Precision.allCases)
     func standardize(_ p: Precision) throws {
-        switch p {
-        case .float: try checkStandardize(Float.self)
-        case .double: try checkStandardize(Double.self)
-        }
+        try checkStandardize(p.scalarType)
     }
 }
 

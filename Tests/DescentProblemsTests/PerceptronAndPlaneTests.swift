@@ -65,10 +65,7 @@ struct PerceptronTests {
 
     @Test("per-sample gradients and output Jacobians agree with the batch gradient and the chain rule", arguments: Precision.allCases)
     func curvature(_ p: Precision) throws {
-        switch p {
-        case .float: try checkCurvature(Float.self)
-        case .double: try checkCurvature(Double.self)
-        }
+        try checkCurvature(p.scalarType)
     }
 
     @Test("perceptron output Jacobians match finite differences of the outputs (Double)")
@@ -201,9 +198,6 @@ struct PlaneObjectiveTests {
 
     @Test("plane functions agree across precisions", arguments: Precision.allCases)
     func precisions(_ p: Precision) throws {
-        switch p {
-        case .float: try checkFloat(Float.self)
-        case .double: try checkFloat(Double.self)
-        }
+        try checkFloat(p.scalarType)
     }
 }

@@ -21,10 +21,7 @@ struct QuadraticNDTests {
                 #expect(nd.initialParameters(seed: 0) == plane.standardStart)
             }
         }
-        switch p {
-        case .float: try run(Float.self)
-        case .double: try run(Double.self)
-        }
+        try run(p.scalarType)
     }
 
     @Test("loss and gradient equal the plain reference, across block boundaries", arguments: [1, 7, 1000, (1 << 20) + 4099])

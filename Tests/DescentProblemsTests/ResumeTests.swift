@@ -98,10 +98,7 @@ struct ResumeTests {
                 }
             }
         }
-        switch p {
-        case .float: try run(Float.self)
-        case .double: try run(Double.self)
-        }
+        try run(p.scalarType)
     }
 
     /// Pausing several times, through files, is the same as pausing once.

@@ -28,10 +28,7 @@ struct TrainingTests {
 
     @Test("the same seed gives an identical history", arguments: Precision.allCases)
     func reproducible(_ p: Precision) throws {
-        switch p {
-        case .float: try checkReproducible(Float.self)
-        case .double: try checkReproducible(Double.self)
-        }
+        try checkReproducible(p.scalarType)
     }
 
     @Test("full-batch SGD on the quadratic follows θ ← θ − η∇L exactly")
@@ -124,10 +121,7 @@ struct TrainingTests {
 
     @Test("schedules give the documented learning rates", arguments: Precision.allCases)
     func schedules(_ p: Precision) throws {
-        switch p {
-        case .float: try checkSchedules(Float.self)
-        case .double: try checkSchedules(Double.self)
-        }
+        try checkSchedules(p.scalarType)
     }
 
     func checkClipping<S: BLASScalar>(_: S.Type) throws {
@@ -153,9 +147,6 @@ struct TrainingTests {
 
     @Test("clipping bounds the global norm", arguments: Precision.allCases)
     func clipping(_ p: Precision) throws {
-        switch p {
-        case .float: try checkClipping(Float.self)
-        case .double: try checkClipping(Double.self)
-        }
+        try checkClipping(p.scalarType)
     }
 }

@@ -9,6 +9,9 @@ import DescentProblems
 public enum Precision: String, CaseIterable, Sendable, CustomStringConvertible {
     case float, double
     public var description: String { rawValue }
+    /// `Float.self` or `Double.self`: pass it to a generic `check<S: BLASScalar>(_: S.Type)`,
+    /// which opens it, so a test is written once for both precisions.
+    public var scalarType: any BLASScalar.Type { self == .float ? Float.self : Double.self }
 }
 
 /// The two precisions as metatypes, for tests that open `any BLASScalar.Type` generically.

@@ -37,14 +37,6 @@ extension OptimizerTestSupport {
         ]
     }
 
-    /// Runs `body` for Float or Double.
-    static func withScalar(_ p: Precision, _ floatBody: () throws -> Void, _ doubleBody: () throws -> Void) rethrows {
-        switch p {
-        case .float: try floatBody()
-        case .double: try doubleBody()
-        }
-    }
-
     /// The checkpoint's JSON object, for comparisons that ignore one counter.
     static func checkpointObject<O: Optimizer>(_ o: O, dropping keys: [String] = []) throws -> NSDictionary {
         let object = try JSONSerialization.jsonObject(with: o.checkpoint(format: .json)) as! [String: Any]
