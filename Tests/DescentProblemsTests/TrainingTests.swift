@@ -71,7 +71,7 @@ struct TrainingTests {
 
     @Test("minibatches cover every sample once per epoch, reproducibly")
     func sampler() {
-        var s = MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
+        var s = try MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
         var epoch1 = [[Int]]()
         for _ in 0..<3 { epoch1.append(s.nextBatch()) }
         #expect(epoch1.map(\.count) == [4, 4, 2])
@@ -79,7 +79,7 @@ struct TrainingTests {
         let second = (0..<3).flatMap { _ in s.nextBatch() }
         #expect(second.sorted() == Array(0..<10))
         #expect(second != epoch1.flatMap { $0 })
-        var t = MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
+        var t = try MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
         #expect(t.nextBatch() == epoch1[0])
     }
 
