@@ -75,6 +75,45 @@ public struct ParameterLayout: Sendable, Hashable, Codable {
         self.count = count; self.slices = slices; self.groups = []
     }
 
+    /// `weights` = θ[0..<features], `biases` = θ[features] (a model with an intercept last).
+    /// A negative `features` is read as 0.
+    public static func weightsThenIntercept(features: Int) -> ParameterLayout {
+        let d = Swift.max(0, features)
+        return ParameterLayout(unchecked: d + 1, slices: [Slice(name: "weights", ranges: d > 0 ? [0..<d] : []),
+                                                          Slice(name: "biases", ranges: [d..<(d + 1)])])
+    }
+
+    /// A row-major `rows` × (`weightsPerRow` + 1) block [W | b] at `offset` in a buffer of
+    /// `count` (default: the block's size): slice `weights` = each row's first `weightsPerRow`
+    /// elements (one run per row), slice `biases` = each row's last element. Negative sizes
+    /// are read as 0; a block that does not fit in `count` is cut at `count`.
+    public static func rowBlocks(rows: Int, weightsPerRow: Int, offset: Int = 0, count: Int? = nil,
+                                 weights: String, biases: String) -> ParameterLayout {
+        let r = Swift.max(0, rows), w = Swift.max(0, weightsPerRow), o = Swift.max(0, offset)
+        let (size, overflow) = r.multipliedReportingOverflow(by: w &+ 1)
+        let n = Swift.max(0, count ?? (overflow ? Int.max : o &+ size))
+        var wr: [Range<Int>] = [], br: [Range<Int>] = []
+        guard w < Int.max else { return ParameterLayout(unchecked: n, slices: [Slice(name: weights, ranges: []), Slice(name: biases, ranges: [])]) }
+        for i in 0..<r {
+            let (p, o1) = i.multipliedReportingOverflow(by: w + 1)
+            let (start, o2) = o.addingReportingOverflow(p)
+            guard !o1, !o2, start < n, n - start >= w + 1 else { break }
+            if w > 0 { wr.append(start..<(start + w)) }
+            br.append((start + w)..<(start + w + 1))
+        }
+        return ParameterLayout(unchecked: n, slices: [Slice(name: weights, ranges: wr), Slice(name: biases, ranges: br)])
+    }
+
+    /// `slices` (assumed disjoint, inside 0 ..< count, names distinct and not `weights` or
+    /// `biases`) plus the groups `weights` (every slice whose name ends in `weights`) and
+    /// `biases` (every slice whose name ends in `biases`).
+    public static func withAggregates(count: Int, slices: [Slice]) -> ParameterLayout {
+        var layout = ParameterLayout(unchecked: Swift.max(0, count), slices: slices)
+        layout.groups = [Group(name: "weights", slices: slices.map(\.name).filter { $0.hasSuffix("weights") }),
+                         Group(name: "biases", slices: slices.map(\.name).filter { $0.hasSuffix("biases") })]
+        return layout
+    }
+
     /// Adds the group `name`, the union of `members` (slice names; may be empty).
     /// - Throws: ``ParameterLayoutError/duplicateName(_:)``, ``ParameterLayoutError/emptyName``,
     ///   ``ParameterLayoutError/unknownName(_:valid:)`` for a member that is not a slice.

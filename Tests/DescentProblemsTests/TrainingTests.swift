@@ -70,7 +70,11 @@ struct TrainingTests {
     }
 
     @Test("minibatches cover every sample once per epoch, reproducibly")
-    func sampler() {
+    func sampler() throws {
+        #expect(throws: TrainingError.invalidOption(name: "batchSize", value: "0", requirement: "> 0")) {
+            try MinibatchSampler(sampleCount: 10, batchSize: 0, seed: 3)
+        }
+        #expect(throws: TrainingError.self) { try MinibatchSampler(sampleCount: 0, batchSize: 4, seed: 3) }
         var s = try MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
         var epoch1 = [[Int]]()
         for _ in 0..<3 { epoch1.append(s.nextBatch()) }
