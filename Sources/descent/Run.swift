@@ -49,7 +49,7 @@ struct Run: ParsableCommand {
         try MemoryBudget.requireRun(S.self, dimension: problem.objective.dimension, steps: training.steps, trace: trace)
         let optimizer: any Optimizer<S>
         do {
-            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self)
+            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self, layout: problem.objective.parameterLayout)
         } catch let error as OptimizerError {
             throw CLIError("\(self.optimizer.rawValue): \(error)")
         }
