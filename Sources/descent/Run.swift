@@ -13,7 +13,10 @@ struct Run: ParsableCommand {
             Data problems (linear, logistic, softmax, mlp) use synthetic data unless --data names a CSV file
             or a bundled set (breast-cancer, digits).
             --trace FILE writes CSV `step,loss,theta0,…`: row 0 at the start, one row per step, numbers that
-            read back bit-exactly.
+            read back bit-exactly. With --validation-split the columns validation_loss,validation_accuracy follow
+            the loss (empty on steps without an evaluation).
+            --group NAME:key=value[,key=value] (repeatable) overrides hyperparameters for a part of the parameters,
+            e.g. --optimizer adamw --weight-decay 0.1 --group biases:weight-decay=0.
             """)
 
     @Option(help: "The problem: \(ProblemName.allCases.map(\.rawValue).joined(separator: "|")).")
