@@ -78,7 +78,7 @@ public struct ParameterLayout: Sendable, Hashable, Codable {
     /// `weights` = θ[0..<features], `biases` = θ[features] (a model with an intercept last).
     /// A negative `features` is read as 0.
     public static func weightsThenIntercept(features: Int) -> ParameterLayout {
-        let d = Swift.max(0, features)
+        let d = Swift.max(0, Swift.min(features, Int.max - 1))
         return ParameterLayout(unchecked: d + 1, slices: [Slice(name: "weights", ranges: d > 0 ? [0..<d] : []),
                                                           Slice(name: "biases", ranges: [d..<(d + 1)])])
     }
@@ -89,17 +89,19 @@ public struct ParameterLayout: Sendable, Hashable, Codable {
     /// are read as 0; a block that does not fit in `count` is cut at `count`.
     public static func rowBlocks(rows: Int, weightsPerRow: Int, offset: Int = 0, count: Int? = nil,
                                  weights: String, biases: String) -> ParameterLayout {
-        let r = Swift.max(0, rows), w = Swift.max(0, weightsPerRow), o = Swift.max(0, offset)
-        let (size, overflow) = r.multipliedReportingOverflow(by: w &+ 1)
-        let n = Swift.max(0, count ?? (overflow ? Int.max : o &+ size))
+        let r = Swift.max(0, rows), w = Swift.max(0, Swift.min(weightsPerRow, Int.max - 1)), o = Swift.max(0, offset)
+        let stride = w + 1
+        let (size, o1) = r.multipliedReportingOverflow(by: stride)
+        let (end, o2) = o.addingReportingOverflow(size)
+        let n = Swift.max(0, count ?? (o1 || o2 ? 0 : end))
+        let fitting = n > o ? Swift.min(r, (n - o) / stride) : 0
         var wr: [Range<Int>] = [], br: [Range<Int>] = []
-        guard w < Int.max else { return ParameterLayout(unchecked: n, slices: [Slice(name: weights, ranges: []), Slice(name: biases, ranges: [])]) }
-        for i in 0..<r {
-            let (p, o1) = i.multipliedReportingOverflow(by: w + 1)
-            let (start, o2) = o.addingReportingOverflow(p)
-            guard !o1, !o2, start < n, n - start >= w + 1 else { break }
+        wr.reserveCapacity(w > 0 ? fitting : 0)
+        br.reserveCapacity(fitting)
+        for i in 0..<fitting {
+            let start = o + i * stride                 // ≤ n − stride: no overflow
             if w > 0 { wr.append(start..<(start + w)) }
-            br.append((start + w)..<(start + w + 1))
+            br.append((start + w)..<(start + stride))
         }
         return ParameterLayout(unchecked: n, slices: [Slice(name: weights, ranges: wr), Slice(name: biases, ranges: br)])
     }

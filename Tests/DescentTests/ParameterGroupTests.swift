@@ -173,6 +173,17 @@ import Testing
         #expect(round == l)
     }
 
+    /// The non-throwing constructors objectives use clamp absurd sizes instead of trapping.
+    @Test func layoutConstructorsClampExtremeSizes() throws {
+        #expect(ParameterLayout.whole(count: -3).count == 0)
+        #expect(ParameterLayout.weightsThenIntercept(features: Int.max).count == Int.max)
+        #expect(ParameterLayout.rowBlocks(rows: Int.max, weightsPerRow: 1, weights: "w", biases: "b").count == 0)
+        #expect(ParameterLayout.rowBlocks(rows: 3, weightsPerRow: Int.max, weights: "w", biases: "b").slices.allSatisfy { $0.ranges.isEmpty })
+        let cut = ParameterLayout.rowBlocks(rows: 3, weightsPerRow: 2, offset: 1, count: 8, weights: "w", biases: "b")
+        #expect(try cut.ranges(of: "w") == [1..<3, 4..<6])
+        #expect(try cut.ranges(of: "b") == [3..<4, 6..<7])
+    }
+
     @Test func groupErrorsNameTheGroupAndKey() throws {
         let l = try Self.layout()
         let adam = try Adam<Double>()

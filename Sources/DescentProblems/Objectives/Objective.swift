@@ -62,7 +62,7 @@ public protocol Objective<Scalar>: Sendable {
     func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                           step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]?
     /// The named parts of θ (slices, and the groups `weights` and `biases` at least), for
-    /// per-group hyperparameters (``ParameterGroups``). Default: one slice `weights` over all of
+    /// per-group hyperparameters (`ParameterGroups`). Default: one slice `weights` over all of
     /// θ and an empty group `biases`.
     var parameterLayout: ParameterLayout { get }
     /// The objective's own curvature at θ on `batch` for the natural gradient — a Fisher matrix
