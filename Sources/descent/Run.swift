@@ -46,6 +46,9 @@ struct Run: ParsableCommand {
 
     func execute<S: BLASScalar>(_: S.Type) throws {
         KernelHint.printOnce()
+        if distributed.shardState, !optimizerOptions.group.isEmpty {
+            throw CLIError("--group cannot be combined with --shard-state (each rank steps a shard of θ, not the groups); drop --shard-state")
+        }
         if session.isActive(schedule: training.schedule) { return try executeSession(S.self) }
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
