@@ -48,6 +48,8 @@ struct OptimizerSettings: Sendable {
     var kfacDecay: Double?
     var inverseInterval: Int?
     var klClip: Double?
+    /// `--group NAME:key=value[,…]` values, in order (first-order optimizers only).
+    var groups: [String] = []
 
     init(_ name: OptimizerName, learningRate: Double? = nil) {
         self.name = name
@@ -98,6 +100,7 @@ struct OptimizerSettings: Sendable {
         if centered == true { parts.append("centered") }
         if epsilonOutsideSquareRoot == true { parts.append("eps-outside-sqrt") }
         if let fisher { parts.append("fisher=\(fisher.rawValue)") }
+        parts += groups.map { "group \($0)" }
         return parts.isEmpty ? "defaults" : parts.joined(separator: " ")
     }
 

@@ -38,6 +38,13 @@ struct OptimizerOptions: ParsableArguments {
     var inverseInterval: Int?
     @Option(name: .customLong("kl-clip"), parsing: .unconditional, help: "K-FAC: KL clipping κ, ν = min(1, √(κ / (η² Σ⟨∇W, ΔW⟩))).")
     var klClip: Double?
+    @Option(name: .customLong("group"), parsing: .singleValue, help: ArgumentHelp("""
+        Per-group overrides, repeatable: NAME:key=value[,key=value]. NAME is a slice or group of the problem's \
+        parameters (weights, biases; mlp: layer1.weights, layer1.biases, …); keys lr, weight-decay and the \
+        optimizer's own (momentum, nesterov, beta1, beta2, eps, amsgrad, rho, centered, lr-decay, initial-accumulator). \
+        Parameters in no group keep the optimizer's settings. First-order optimizers only.
+        """, valueName: "NAME:key=value"))
+    var group: [String] = []
 
     func settings(_ name: OptimizerName) -> OptimizerSettings {
         var s = OptimizerSettings(name, learningRate: learningRate)
@@ -56,6 +63,7 @@ struct OptimizerOptions: ParsableArguments {
         s.kfacDecay = kfacDecay
         s.inverseInterval = inverseInterval
         s.klClip = klClip
+        s.groups = group
         return s
     }
 }

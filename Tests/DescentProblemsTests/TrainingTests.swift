@@ -68,8 +68,12 @@ struct TrainingTests {
     }
 
     @Test("minibatches cover every sample once per epoch, reproducibly")
-    func sampler() {
-        var s = MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
+    func sampler() throws {
+        #expect(throws: TrainingError.invalidOption(name: "batchSize", value: "0", requirement: "> 0")) {
+            try MinibatchSampler(sampleCount: 10, batchSize: 0, seed: 3)
+        }
+        #expect(throws: TrainingError.self) { try MinibatchSampler(sampleCount: 0, batchSize: 4, seed: 3) }
+        var s = try MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
         var epoch1 = [[Int]]()
         for _ in 0..<3 { epoch1.append(s.nextBatch()) }
         #expect(epoch1.map(\.count) == [4, 4, 2])
@@ -77,7 +81,7 @@ struct TrainingTests {
         let second = (0..<3).flatMap { _ in s.nextBatch() }
         #expect(second.sorted() == Array(0..<10))
         #expect(second != epoch1.flatMap { $0 })
-        var t = MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
+        var t = try MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
         #expect(t.nextBatch() == epoch1[0])
     }
 
