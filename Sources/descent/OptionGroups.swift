@@ -45,6 +45,8 @@ struct OptimizerOptions: ParsableArguments {
         Parameters in no group keep the optimizer's settings. First-order optimizers only.
         """, valueName: "NAME:key=value"))
     var group: [String] = []
+    @Option(help: "Natural gradient: how (F + λI)x = ∇L is solved: auto (default) | cholesky | mixed (Float factor, Double refinement) | woodbury (low-rank curvature). A diagonal metric is always solved element-wise.")
+    var solver: NaturalSolverName?
 
     func settings(_ name: OptimizerName) -> OptimizerSettings {
         var s = OptimizerSettings(name, learningRate: learningRate)
@@ -64,6 +66,7 @@ struct OptimizerOptions: ParsableArguments {
         s.inverseInterval = inverseInterval
         s.klClip = klClip
         s.groups = group
+        s.solver = solver
         return s
     }
 }

@@ -65,6 +65,13 @@ public protocol Objective<Scalar>: Sendable {
     /// per-group hyperparameters (`ParameterGroups`). Default: one slice `weights` over all of
     /// θ and an empty group `biases`.
     var parameterLayout: ParameterLayout { get }
+    /// `lossAndGradient(at:batch:gradient:)` and `kroneckerFactors(at:batch:fisher:step:seed:)`
+    /// in one evaluation (one forward pass where the model allows), bit for bit the two calls;
+    /// the factors go into `factors` (empty when the objective supplies none), whose buffers
+    /// are reused. The default calls the two.
+    func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                         step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
+                                         factors: inout [KroneckerBlock<Scalar>]) -> Scalar
     /// The objective's own curvature at θ on `batch` for the natural gradient — a Fisher matrix
     /// (e.g. the expected negative Hessian of an exponential-family model), a metric, or a
     /// sample form such as `Curvature/poisson(logJacobian:rates:)` — used in place of the
