@@ -32,6 +32,14 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     public let rows: BlockPartition
     /// Traffic counters (shared by copies of this value).
     public let statistics: CommunicationStatistics
+    /// ZeRO-1 gradient traffic: when set (by ``minimizeDistributed(_:from:optimizer:options:statistics:callback:)``
+    /// for a sharded ``DistributedOptimizer``), the gradient is reduce-scattered over these slices
+    /// of 0..<n instead of allreduced, and the returned buffer is a *norm carrier*: this rank's
+    /// slice holds the summed gradient, the rest is zero except one element outside the slice
+    /// that holds √(‖g‖² − ‖g_slice‖²), so that ‖buffer‖₂ = ‖g‖₂ (the loop's record, tolerance
+    /// and clipping see the global norm, and clipping scales the slice by the global factor).
+    /// Only a sharded optimizer, which steps the slice alone, may consume such a gradient.
+    public var gradientSlices: BlockPartition?
 
     /// - Throws: ``MPIError`` when the sample count does not fit MPI's counts.
     public init(_ base: Base, communicator: Communicator, statistics: CommunicationStatistics = CommunicationStatistics()) throws {
@@ -64,6 +72,9 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
                 if gradient.count > 0 { Scalar.scal(count: gradient.count, alpha: w, x: gradient.baseAddress!, incx: 1) }
             } else if gradient.count > 0 {
                 gradient.update(repeating: 0)
+            }
+            if let slices = gradientSlices, slices.count == gradient.count, slices.parts == communicator.size {
+                return reduceScatter(gradient, loss: loss, slices: slices)
             }
             let started = statistics.clock()
             withUnsafeMutablePointer(to: &loss) { lp in
@@ -186,6 +197,34 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     }
 
     // MARK: - Helpers
+
+    /// ZeRO-1: reduce-scatters the weighted partial gradient over `slices` (each rank receives
+    /// the sum of its slice only: (P−1)/P · n scalars per rank in the ring model, half an
+    /// allreduce), then one allreduce of two scalars (the loss and ‖g_slice‖²) and writes the norm
+    /// carrier described at ``gradientSlices``.
+    /// - Complexity: O(n) (the zeroing of the other slices) + one reduce-scatter of n scalars +
+    ///   one allreduce of 2 scalars; no allocation.
+    func reduceScatter(_ gradient: UnsafeMutableBufferPointer<Scalar>, loss: Scalar, slices: BlockPartition) -> Scalar {
+        let mine = slices.range(of: communicator.rank)
+        var started = statistics.clock()
+        collective { try communicator.reduceScatter(inPlace: gradient, partition: slices) }
+        statistics.record(reduceScatterOf: gradient.count, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+        var squares: Scalar = 0
+        for i in mine { squares += gradient[i] * gradient[i] }
+        var pair: (Scalar, Scalar) = (loss, squares)
+        started = statistics.clock()
+        withUnsafeMutableBytes(of: &pair) { raw in
+            collective { try communicator.allreduce(raw.bindMemory(to: Scalar.self)) }
+        }
+        statistics.record(allreduceOf: 2, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+        // The norm carrier: zeros outside the slice, and the other slices' share of ‖g‖² in one element.
+        if mine.lowerBound > 0 { UnsafeMutableBufferPointer(rebasing: gradient[..<mine.lowerBound]).update(repeating: 0) }
+        if mine.upperBound < gradient.count { UnsafeMutableBufferPointer(rebasing: gradient[mine.upperBound...]).update(repeating: 0) }
+        let rest = pair.1 - squares
+        let carrier = mine.lowerBound > 0 ? 0 : (mine.upperBound < gradient.count ? mine.upperBound : nil)
+        if let carrier { gradient[carrier] = rest.isNaN || rest > 0 ? rest.squareRoot() : 0 }
+        return pair.0
+    }
 
     /// Runs `body` with this rank's part of `batch` (nil: all data): the batch's indices in this
     /// rank's shard, in the batch's order. One scoped temporary allocation of ≤ |B| indices.

@@ -214,6 +214,31 @@ let logisticFloat = try! LogisticRegression(data: SyntheticData.logisticRegressi
 compare("data-parallel adam logistic Float", logisticFloat, try! Adam<Float>(learningRate: 0.01),
         options: TrainingOptions<Float>(maxSteps: 20, batchSize: 16, seed: 11), shard: true, tolerance: 1e-5)
 
+// MARK: - Bytes per step equal the formula
+
+/// Replicated: per evaluation one allreduce of n + 1 (gradient and loss). Sharded (ZeRO-1): per
+/// evaluation one reduce-scatter of n and one allreduce of 2 (loss, ‖g_slice‖²), per step one
+/// allgather of n. Ring bytes per rank: allreduce 2(P−1)/P, reduce-scatter and allgather (P−1)/P.
+for shard in [false, true] {
+    check("traffic per step equals the formula (\(shard ? "sharded: reduce-scatter + allgather" : "replicated: one allreduce"))") {
+        let statistics = CommunicationStatistics()
+        var adam = try DistributedOptimizer(try Adam<Double>(learningRate: 0.01), communicator: world, shardState: shard, statistics: statistics)
+        let steps = 6, n = logistic.dimension, P = Double(world.size)
+        let result = try minimizeDistributed(logistic, from: logistic.initialParameters(seed: 1), optimizer: &adam,
+                                             options: TrainingOptions(maxSteps: steps, batchSize: 16, seed: 11), statistics: statistics)
+        let evaluations = result.history.count  // steps + 1 (the final record)
+        guard evaluations == steps + 1 else { return "\(evaluations) evaluations" }
+        let s = statistics.snapshot
+        let payload = shard ? evaluations * (n + 2) * 8 + steps * n * 8 : evaluations * (n + 1) * 8
+        let ring = shard ? Double(evaluations) * ((P - 1) / P * Double(n * 8) + 2 * (P - 1) / P * 16) + Double(steps) * (P - 1) / P * Double(n * 8)
+                         : Double(evaluations) * 2 * (P - 1) / P * Double((n + 1) * 8)
+        let collectives = shard ? 2 * evaluations + steps : evaluations
+        guard s.payloadBytes == payload else { return "payload \(s.payloadBytes) B, formula \(payload) B" }
+        guard s.collectives == collectives else { return "\(s.collectives) collectives, formula \(collectives)" }
+        return abs(s.ringBytesPerRank - ring) <= 1e-9 * max(ring, 1) ? nil : "ring bytes \(s.ringBytesPerRank), formula \(ring)"
+    }
+}
+
 // MARK: - Sharded checkpoints restore onto the same ranks
 
 check("sharded checkpoint round trip") {

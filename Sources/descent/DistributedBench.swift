@@ -72,8 +72,9 @@ enum DistributedBench {
                 let slowest = try world.allreduce(wall, .max), comm = try world.allreduce(s.seconds, .max)
                 // Per evaluation (steps + 1, the last is the final record) one allreduce of n + 1; per step
                 // (sharded) one allgather of n: the formula, to compare with the library's own count.
-                let formulaTotal = Int(evaluations) * (n + 1) * 8 + (shard ? steps * n * 8 : 0)
-                let perStep = (n + 1) * 8 + (shard ? n * 8 : 0)
+                // Sharded (ZeRO-1): per evaluation a reduce-scatter of n and an allreduce of 2 (loss, ‖g_slice‖²).
+                let formulaTotal = shard ? Int(evaluations) * (n + 2) * 8 + steps * n * 8 : Int(evaluations) * (n + 1) * 8
+                let perStep = shard ? (n + 2) * 8 + n * 8 : (n + 1) * 8
                 let stateBytes = 2 * 8 * (shard ? (try BlockPartition(count: n, parts: P)).range(of: world.rank).count : n)
                 let maxState = try world.allreduce(Int64(stateBytes), .max)
                 let row = ["\(P)", "\(n)", shard ? "sharded" : "replicated",
@@ -93,8 +94,9 @@ enum DistributedBench {
         print("distributed data-parallel Adam (Double), \(samplesPerRank) samples per rank, \(steps) steps, P = \(P)")
         let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
         for row in rows { print(row.indices.map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
-        print("payload per step: gradient n + loss 1 allreduced (+ θ allgathered, n, when sharded), 8 bytes each; measured = formula:")
-        print("the library's byte count over the run equals (steps+1)·(n+1)·8 [+ steps·n·8]. compute = step − comm.")
-        print("ring B/rank: 2(P−1)/P · allreduce + (P−1)/P · allgather payload; comm = time inside MPI (slowest rank).")
+        print("payload per step: replicated: gradient n + loss 1 allreduced; sharded (ZeRO-1): gradient n reduce-scattered, loss and")
+        print("‖g_slice‖² (2) allreduced, θ (n) allgathered; 8 bytes each. measured = formula: the library's byte count over the run")
+        print("equals (steps+1)·(n+1)·8, sharded (steps+1)·(n+2)·8 + steps·n·8. compute = step − comm.")
+        print("ring B/rank: 2(P−1)/P · allreduce + (P−1)/P · (reduce-scatter + allgather) payload; comm = time inside MPI (slowest rank).")
     }
 }
