@@ -77,10 +77,10 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         if shardState {
             try shardedStep(parameters, gradient: gradient)
         } else {
-            try inner.step(parameters, gradient: gradient)
+            try innerStep(parameters, gradient)
         }
         if verifyChecksum {
-            let hash = checksum(UnsafeBufferPointer(parameters))
+            let hash = checksum(UnsafeRawBufferPointer(UnsafeBufferPointer(parameters)))
             let started = statistics.clock()
             let same = try communicator.agrees(on: hash)
             statistics.record(allreduceOf: 2, scalarSize: 8, ranks: communicator.size, since: started)
@@ -106,7 +106,7 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         }
         try inner.validate()
         // The same decision on every rank: the gradient is identical everywhere, so scan it whole.
-        if inner.nonFiniteGradientPolicy != .unchecked, let bad = gradient.firstIndex(where: { !$0.isFinite }) {
+        if inner.nonFiniteGradientPolicy != .unchecked, let bad = firstNonFinite(gradient) {
             if inner.nonFiniteGradientPolicy == .throwError {
                 throw OptimizerError.nonFiniteGradient(index: bad, value: "\(gradient[bad])")
             }
@@ -114,11 +114,49 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
             return
         }
         let mine = slices.range(of: communicator.rank)
-        try inner.step(UnsafeMutableBufferPointer(rebasing: parameters[mine]), gradient: UnsafeBufferPointer(rebasing: gradient[mine]))
+        try innerStep(UnsafeMutableBufferPointer(rebasing: parameters[mine]), UnsafeBufferPointer(rebasing: gradient[mine]))
         partition = slices
         let started = statistics.clock()
         try communicator.allgather(inPlace: parameters, partition: slices)
         statistics.record(allgatherOf: parameters.count, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+    }
+
+    // MARK: Specialized inner steps
+
+    /// `inner.step`, specialized. `minimize` (a non-inlinable generic function of DescentProblems)
+    /// calls this wrapper unspecialized, and a generic call of `inner.step` would run the
+    /// optimizer's element loop on unspecialized `Scalar`s (measured ~100× slower than the
+    /// specialized loop of `descent bench --kind first-order`). For the library's first-order
+    /// optimizers in Float and Double the step is called on the concrete type through a pointer
+    /// to `inner` (no copy, so no copy-on-write of the state), which lets the compiler specialize
+    /// and inline their `@inlinable` steps here. Other optimizers take the generic call (their
+    /// steps are BLAS/LAPACK-bound).
+    @inline(__always)
+    mutating func innerStep(_ p: UnsafeMutableBufferPointer<Scalar>, _ g: UnsafeBufferPointer<Scalar>) throws {
+        if try stepAs(Adam<Double>.self, p, g) || stepAs(Adam<Float>.self, p, g)
+            || stepAs(AdamW<Double>.self, p, g) || stepAs(AdamW<Float>.self, p, g)
+            || stepAs(SGD<Double>.self, p, g) || stepAs(SGD<Float>.self, p, g)
+            || stepAs(Momentum<Double>.self, p, g) || stepAs(Momentum<Float>.self, p, g)
+            || stepAs(Adagrad<Double>.self, p, g) || stepAs(Adagrad<Float>.self, p, g)
+            || stepAs(RMSProp<Double>.self, p, g) || stepAs(RMSProp<Float>.self, p, g)
+            || stepAs(Adadelta<Double>.self, p, g) || stepAs(Adadelta<Float>.self, p, g) {
+            return
+        }
+        try inner.step(p, gradient: g)
+    }
+
+    /// Steps `inner` as an `O` when that is its type (true), else does nothing (false).
+    @inline(__always)
+    private mutating func stepAs<O: Optimizer>(_: O.Type, _ p: UnsafeMutableBufferPointer<Scalar>,
+                                               _ g: UnsafeBufferPointer<Scalar>) throws -> Bool {
+        guard Inner.self == O.self else { return false }
+        let parameters = UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(p.baseAddress)?.assumingMemoryBound(to: O.Scalar.self),
+                                                    count: p.count)
+        let gradient = UnsafeBufferPointer(start: UnsafeRawPointer(g.baseAddress)?.assumingMemoryBound(to: O.Scalar.self), count: g.count)
+        try withUnsafeMutablePointer(to: &inner) { raw in
+            try UnsafeMutableRawPointer(raw).assumingMemoryBound(to: O.self).pointee.step(parameters, gradient: gradient)
+        }
+        return true
     }
 
     // MARK: Codable
@@ -161,8 +199,12 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
 /// probability) θ is bit-identical. - Complexity: O(n), no allocation.
 @inlinable
 public func checksum<S: BinaryFloatingPoint>(_ values: UnsafeBufferPointer<S>) -> UInt64 {
+    checksum(UnsafeRawBufferPointer(values))
+}
+
+/// FNV-1a over bytes (non-generic, so it runs specialized from generic callers).
+public func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 {
     var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    let raw = UnsafeRawBufferPointer(values)
     for byte in raw {
         h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
     }

@@ -167,6 +167,7 @@ func compare<S: BLASScalar & MPIScalar, F: Objective, O: Optimizer>(
         for (a, b) in zip(result.history, reference.history) {
             worst = Swift.max(worst, relativeError(a.parameters, b.parameters), relativeError([a.loss], [b.loss]))
         }
+        if S.self == Float.self, world.rank == 0 { print("note \(name): max relative difference \(worst) (tolerance \(tolerance))") }
         return worst <= tolerance ? nil : "relative difference \(worst) > \(tolerance)"
     }
 }
@@ -210,9 +211,28 @@ for fisher in [FisherKind.exact, .sampled, .empirical] {
     compare("data-parallel kfac mlp \(fisher.rawValue) Fisher", mlp, try! KFAC<Double>(learningRate: 0.1),
             options: kfacOptions, shard: false, tolerance: 1e-10)
 }
+compare("data-parallel natural gradient mlp exact Fisher (rows gathered, n > |B|)", mlp, try! NaturalGradient<Double>(learningRate: 0.5),
+        options: batched, shard: false, tolerance: 1e-10)
+
+// Float: the partial sums are added in another order than the single process's, so each
+// gradient/curvature differs by a few ulps (ε = 6·10⁻⁸); over T = 20–25 steps of a non-chaotic
+// trajectory these add up to about T · few ε ≈ 10⁻⁶ of ‖θ‖∞. Tolerance 1e-5: 10× that bound.
 let logisticFloat = try! LogisticRegression(data: SyntheticData.logisticRegression(samples: 103, features: 5, seed: 3, as: Float.self).data)
+let mlpFloat = try! MultilayerPerceptron(data: SyntheticData.moons(samples: 50, seed: 2, as: Float.self).data, hiddenLayers: [6], outputLayer: .sigmoid)
+let batchedFloat = TrainingOptions<Float>(maxSteps: 20, batchSize: 16, seed: 11)
+let floatTolerance = 1e-5
 compare("data-parallel adam logistic Float", logisticFloat, try! Adam<Float>(learningRate: 0.01),
-        options: TrainingOptions<Float>(maxSteps: 20, batchSize: 16, seed: 11), shard: true, tolerance: 1e-5)
+        options: batchedFloat, shard: true, tolerance: floatTolerance)
+compare("data-parallel sgd logistic Float", logisticFloat, try! SGD<Float>(learningRate: 0.1),
+        options: batchedFloat, shard: false, tolerance: floatTolerance)
+compare("data-parallel momentum mlp Float", mlpFloat, try! Momentum<Float>(learningRate: 0.05, momentum: 0.9),
+        options: batchedFloat, shard: true, tolerance: floatTolerance)
+// The natural gradient solves (F + λI)x = g: the ulp-level differences of F and g are amplified by
+// cond(F + λI) (about 10²–10³ for this logistic problem), measured 1.4e-5: tolerance 1e-4.
+compare("data-parallel natural gradient logistic Float", logisticFloat, try! NaturalGradient<Float>(learningRate: 0.5),
+        options: batchedFloat, shard: false, tolerance: 1e-4)
+compare("data-parallel kfac mlp Float", mlpFloat, try! KFAC<Float>(learningRate: 0.1),
+        options: batchedFloat, shard: false, tolerance: floatTolerance)
 
 // MARK: - Bytes per step equal the formula
 
