@@ -49,6 +49,15 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         self.shardState = shardState
         self.verifyChecksum = verifyChecksum
         self.statistics = statistics
+        shareKFACWork()
+    }
+
+    /// K-FAC on P > 1 ranks: KAISA's round-robin division of the factorizations and the
+    /// preconditioning, the layer updates shared by one allgather per step (``KAISAWorkSharing``).
+    private mutating func shareKFACWork() {
+        guard communicator.size > 1, var kfac = inner as? KFAC<Scalar> else { return }
+        kfac.workSharing = KAISAWorkSharing(communicator: communicator, statistics: statistics)
+        if let wrapped = kfac as? Inner { inner = wrapped }
     }
 
     public var learningRate: Scalar {
@@ -172,7 +181,10 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         statistics = CommunicationStatistics()
         communicator = try Communicator.world()
         let rank = try c.decode(Int.self, forKey: .rank), ranks = try c.decode(Int.self, forKey: .ranks)
-        if shardState && (rank != communicator.rank || ranks != communicator.size) {
+        // Sharded state, and K-FAC's factorizations under KAISA (each rank holds its layers'), restore
+        // onto the same rank of the same number of ranks only.
+        let partitioned = shardState || (Inner.self == KFAC<Scalar>.self && ranks > 1)
+        if partitioned && (rank != communicator.rank || ranks != communicator.size) {
             throw OptimizerError.checkpointMismatch(expected: "rank \(communicator.rank) of \(communicator.size)",
                                                     found: "rank \(rank) of \(ranks)")
         }
@@ -181,6 +193,7 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         if shardState, let partition, let s = inner.stateCount, s != partition.range(of: rank).count {
             throw OptimizerError.corruptCheckpoint("the state holds \(s) elements, rank \(rank)'s slice \(partition.range(of: rank).count)")
         }
+        shareKFACWork()
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -259,6 +259,24 @@ for shard in [false, true] {
     }
 }
 
+// KAISA: K-FAC's layers factored round-robin, the preconditioned updates shared by one allgather of
+// n per step; the factors summed by one allreduce of Σ_l (i_l² + o_l²) per curvature update; one
+// 1-scalar allreduce per refactoring (T = 10: steps 0, 10, 20) agrees that every factorization succeeded.
+check("kaisa traffic per step equals the formula") {
+    let statistics = CommunicationStatistics()
+    var kfac = try DistributedOptimizer(try KFAC<Double>(learningRate: 0.1), communicator: world, statistics: statistics)
+    let steps = 25
+    let result = try minimizeDistributed(mlp, from: mlp.initialParameters(seed: 7), optimizer: &kfac,
+                                         options: TrainingOptions(maxSteps: steps, batchSize: 16, seed: 11), statistics: statistics)
+    let n = mlp.dimension, evaluations = result.history.count
+    let factors = kfac.inner.layout.reduce(0) { $0 + $1.inputs * $1.inputs + $1.outputs * $1.outputs }
+    let kaisa = world.size > 1
+    let refactors = (steps + 9) / 10
+    let payload = evaluations * (n + 1) * 8 + steps * factors * 8 + (kaisa ? steps * n * 8 + refactors * 8 : 0)
+    let s = statistics.snapshot
+    return s.payloadBytes == payload ? nil : "payload \(s.payloadBytes) B, formula \(payload) B"
+}
+
 // MARK: - Sharded checkpoints restore onto the same ranks
 
 check("sharded checkpoint round trip") {
