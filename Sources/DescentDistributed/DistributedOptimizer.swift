@@ -142,30 +142,25 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
     /// steps are BLAS/LAPACK-bound).
     @inline(__always)
     mutating func innerStep(_ p: UnsafeMutableBufferPointer<Scalar>, _ g: UnsafeBufferPointer<Scalar>) throws {
-        if try stepAs(Adam<Double>.self, p, g) || stepAs(Adam<Float>.self, p, g)
-            || stepAs(AdamW<Double>.self, p, g) || stepAs(AdamW<Float>.self, p, g)
-            || stepAs(SGD<Double>.self, p, g) || stepAs(SGD<Float>.self, p, g)
-            || stepAs(Momentum<Double>.self, p, g) || stepAs(Momentum<Float>.self, p, g)
-            || stepAs(Adagrad<Double>.self, p, g) || stepAs(Adagrad<Float>.self, p, g)
-            || stepAs(RMSProp<Double>.self, p, g) || stepAs(RMSProp<Float>.self, p, g)
-            || stepAs(Adadelta<Double>.self, p, g) || stepAs(Adadelta<Float>.self, p, g) {
-            return
-        }
-        try inner.step(p, gradient: g)
-    }
-
-    /// Steps `inner` as an `O` when that is its type (true), else does nothing (false).
-    @inline(__always)
-    private mutating func stepAs<O: Optimizer>(_: O.Type, _ p: UnsafeMutableBufferPointer<Scalar>,
-                                               _ g: UnsafeBufferPointer<Scalar>) throws -> Bool {
-        guard Inner.self == O.self else { return false }
-        let parameters = UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(p.baseAddress)?.assumingMemoryBound(to: O.Scalar.self),
-                                                    count: p.count)
-        let gradient = UnsafeBufferPointer(start: UnsafeRawPointer(g.baseAddress)?.assumingMemoryBound(to: O.Scalar.self), count: g.count)
+        let pp = UnsafeMutableRawPointer(p.baseAddress), gp = UnsafeRawPointer(g.baseAddress), pc = p.count, gc = g.count
         try withUnsafeMutablePointer(to: &inner) { raw in
-            try UnsafeMutableRawPointer(raw).assumingMemoryBound(to: O.self).pointee.step(parameters, gradient: gradient)
+            let o = UnsafeMutableRawPointer(raw)
+            if Inner.self == Adam<Double>.self { return try concreteStep(Adam<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adam<Float>.self { return try concreteStep(Adam<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == AdamW<Double>.self { return try concreteStep(AdamW<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == AdamW<Float>.self { return try concreteStep(AdamW<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == SGD<Double>.self { return try concreteStep(SGD<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == SGD<Float>.self { return try concreteStep(SGD<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Momentum<Double>.self { return try concreteStep(Momentum<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Momentum<Float>.self { return try concreteStep(Momentum<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adagrad<Double>.self { return try concreteStep(Adagrad<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adagrad<Float>.self { return try concreteStep(Adagrad<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == RMSProp<Double>.self { return try concreteStep(RMSProp<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == RMSProp<Float>.self { return try concreteStep(RMSProp<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adadelta<Double>.self { return try concreteStep(Adadelta<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adadelta<Float>.self { return try concreteStep(Adadelta<Float>.self, o, pp, gp, pc, gc) }
+            try raw.pointee.step(p, gradient: g)
         }
-        return true
     }
 
     // MARK: Codable
@@ -206,6 +201,17 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         try c.encode(communicator.size, forKey: .ranks)
         try c.encodeIfPresent(partition?.count, forKey: .count)
     }
+}
+
+/// `O.step` on raw pointers. Its only generic parameter is `O`, so a call with a concrete `O` is
+/// specialized even from unspecialized generic code (a method of the generic wrapper would carry
+/// the wrapper's own generic parameters and stay unspecialized).
+@inline(never)
+func concreteStep<O: Optimizer>(_: O.Type, _ optimizer: UnsafeMutableRawPointer, _ parameters: UnsafeMutableRawPointer?,
+                                _ gradient: UnsafeRawPointer?, _ parameterCount: Int, _ gradientCount: Int) throws {
+    let p = UnsafeMutableBufferPointer(start: parameters?.assumingMemoryBound(to: O.Scalar.self), count: parameterCount)
+    let g = UnsafeBufferPointer(start: gradient?.assumingMemoryBound(to: O.Scalar.self), count: gradientCount)
+    try optimizer.assumingMemoryBound(to: O.self).pointee.step(p, gradient: g)
 }
 
 /// FNV-1a over the bit patterns of `values`: equal on two ranks iff (with overwhelming

@@ -52,6 +52,34 @@ enum DistributedBench {
         let P = world.size
         var rows: [[String]] = [["P", "n", "state", "step ms", "compute ms", "comm ms", "payload B/step", "measured = formula", "ring B/rank/step", "state B/rank"]]
         for n in sizes {
+            // Baselines without MPI, the same per-rank work (samplesPerRank samples): the plain step written
+            // out (gradient, norm, Adam: specialized), and `minimize` with a bare Adam (which DescentProblems
+            // runs unspecialized: the optimizer's element loop on generic scalars).
+            do {
+                let objective = BenchShiftedQuadratics(dimension: n, sampleCount: samplesPerRank)
+                let start = objective.initialParameters(seed: 0)
+                var adam = try Adam<Double>(learningRate: 1e-3)
+                var θ = start, g = [Double](repeating: 0, count: n)
+                func plainStep() throws {
+                    let loss = θ.withUnsafeBufferPointer { tp in g.withUnsafeMutableBufferPointer { objective.lossAndGradient(at: tp, batch: nil, gradient: $0) } }
+                    let norm = g.withUnsafeBufferPointer { Double.nrm2(count: n, x: $0.baseAddress!, incx: 1) }
+                    guard loss.isFinite, norm.isFinite else { throw CLIError("bench: non-finite loss") }
+                    try θ.withUnsafeMutableBufferPointer { tp in try g.withUnsafeBufferPointer { try adam.step(tp, gradient: $0) } }
+                }
+                try plainStep()
+                var t0 = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<steps { try plainStep() }
+                var slowest = try world.allreduce(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9, .max)
+                var perStep = slowest / Double(steps) * 1e3
+                rows.append(["\(P)", "\(n)", "plain step (no MPI)", String(format: "%.2f", perStep), String(format: "%.2f", perStep), "0", "0", "-", "0", "\(2 * 8 * n)"])
+                var bare = try Adam<Double>(learningRate: 1e-3)
+                _ = try minimize(objective, from: start, optimizer: &bare, options: TrainingOptions(maxSteps: 1))
+                t0 = DispatchTime.now().uptimeNanoseconds
+                let result = try minimize(objective, from: start, optimizer: &bare, options: TrainingOptions(maxSteps: steps))
+                slowest = try world.allreduce(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9, .max)
+                perStep = slowest / Double(result.history.count) * 1e3
+                rows.append(["\(P)", "\(n)", "minimize, bare Adam", String(format: "%.2f", perStep), String(format: "%.2f", perStep), "0", "0", "-", "0", "\(2 * 8 * n)"])
+            }
             for shard in [false, true] {
                 let objective = BenchShiftedQuadratics(dimension: n, sampleCount: samplesPerRank * P)
                 let statistics = CommunicationStatistics()
