@@ -69,7 +69,7 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
             if local.count > 0 {
                 let w = Scalar(local.count) / Scalar(total)
                 loss = w * base.lossAndGradient(at: θ, batch: local, gradient: gradient)
-                if gradient.count > 0 { Scalar.scal(count: gradient.count, alpha: w, x: gradient.baseAddress!, incx: 1) }
+                if gradient.count > 0 && w != 1 { Scalar.scal(count: gradient.count, alpha: w, x: gradient.baseAddress!, incx: 1) }
             } else if gradient.count > 0 {
                 UnsafeMutableRawBufferPointer(gradient).initializeMemory(as: UInt8.self, repeating: 0)
             }
