@@ -142,7 +142,7 @@ enum DistributedBench {
         let P = world.size
         let network = try BenchKFAC.Network<Double>(hidden: hidden)
         let statistics = CommunicationStatistics()
-        var kfac = try DistributedOptimizer(try KFAC<Double>(learningRate: 0.1), communicator: world, statistics: statistics)
+        var kfac = try DistributedOptimizer(try KFAC<Double>(learningRate: 0.01), communicator: world, statistics: statistics)
         let start = network.net.initialParameters(seed: 0)
         let options = TrainingOptions<Double>(maxSteps: steps, batchSize: batch, seed: 1)
         var warm = options
