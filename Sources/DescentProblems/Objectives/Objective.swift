@@ -78,6 +78,10 @@ public protocol Objective<Scalar>: Sendable {
     /// Fisher derived from `outputJacobian(at:batch:)` when `minimize` asks for the exact
     /// Fisher. Nil (default) when it supplies none.
     func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>?
+    /// The curvature the natural gradient gets from the training loop (default: the Fisher
+    /// assembled from the parts above, ``standardCurvature(at:batch:fisher:)``); a wrapper may
+    /// assemble it otherwise, e.g. the data-parallel objective sums partial n × n Fishers.
+    func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind) -> Curvature<Scalar>?
 }
 
 extension Objective {
