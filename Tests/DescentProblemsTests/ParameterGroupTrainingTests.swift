@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// ``ParameterGroups`` in the training loop: resumable bit for bit through ``TrainingState``
 /// for every first-order optimizer (minibatches, schedules, clipping, plateau, early stopping),

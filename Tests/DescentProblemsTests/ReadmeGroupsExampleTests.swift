@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// The README's parameter-group examples, verbatim, so the README cannot rot.
 @Suite("README parameter groups")

@@ -2,6 +2,7 @@ import Descent
 import DescentProblems
 import Foundation
 import Testing
+import DescentTestSupport
 
 /// ``ParameterLayout`` and ``ParameterGroups``: one optimizer over groups against separate
 /// optimizers per run (bit for bit, every first-order optimizer, both precisions), the

@@ -1,6 +1,7 @@
 import Descent
 import Foundation
 import Testing
+import DescentTestSupport
 
 /// ``ParameterGroups`` against PyTorch param groups with a StepLR / ExponentialLR scheduler
 /// (`Tests/Fixtures/torch_param_groups.json`, written by
