@@ -91,6 +91,8 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
     @usableFromInline var sparePis: [Scalar] = []
     @usableFromInline var direction: [Scalar] = []
     @usableFromInline var work: [Scalar] = []
+    /// KAISA: which layers this process factors and preconditions (KFAC+Partition.swift); nil: all.
+    @usableFromInline package var workSharing: (any KFACWorkSharing)? = nil
 
     @usableFromInline enum CodingKeys: String, CodingKey {
         case learningRate, damping, factorDecay, inverseUpdateInterval, klClip, maximumDampingRetries, nonFiniteGradientPolicy
@@ -388,17 +390,18 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
                 fa.withUnsafeBufferPointer { ab in
                     fg.withUnsafeBufferPointer { gb in
                         var oa = 0, og = 0
-                        for layer in layers {
+                        for (l, layer) in layers.enumerated() {
                             let o = layer.outputs, i = layer.inputs
-                            KFACKernels<Scalar>.precondition(g + layer.offset, outputs: o, inputs: i, factorA: ab.baseAddress! + oa,
+                            if ownsLayer(l) { KFACKernels<Scalar>.precondition(g + layer.offset, outputs: o, inputs: i, factorA: ab.baseAddress! + oa,
                                                              factorG: gb.baseAddress! + og, into: xb.baseAddress! + layer.offset,
-                                                             work: wb.baseAddress!)
+                                                             work: wb.baseAddress!) }
                             oa += i * i; og += o * o
                         }
                     }
                 }
             }
         }
+        if let workSharing { try x.withUnsafeMutableBufferPointer { try workSharing.share($0, layers: layers) } }
         guard x.withUnsafeBufferPointer({ firstNonFinite($0) }) == nil else { throw KFACError.nonFiniteStep }
         let vg = x.withUnsafeBufferPointer { Scalar.dot(count: n, x: g, incx: 1, y: $0.baseAddress!, incy: 1) }
         var nu: Scalar = 1
@@ -496,6 +499,7 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
                                 oa = 0; og = 0
                                 for (l, layer) in layers.enumerated() {
                                     let i = layer.inputs, o = layer.outputs
+                                    guard ownsLayer(l) else { oa += i * i; og += o * o; continue }
                                     let pi = KFACKernels.pi(meanA: KFACKernels.meanDiagonal(a + oa, order: i),
                                                             meanG: KFACKernels.meanDiagonal(g + og, order: o))
                                     pb[l] = pi
@@ -505,7 +509,7 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
                                     if let order = Self.factorFailure(fg + og, order: o) { failure = (l, "G", order); break }
                                     oa += i * i; og += o * o
                                 }
-                                guard let failure else { return lambda }
+                                guard let failure = try agreedFailure(failure) else { return lambda }
                                 if attempts > maximumDampingRetries {
                                     throw KFACError.notPositiveDefinite(layer: failure.layer, factor: failure.factor, order: failure.order,
                                                                         lastDamping: Double(lambda), attempts: attempts)

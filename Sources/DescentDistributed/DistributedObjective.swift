@@ -32,6 +32,14 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     public let rows: BlockPartition
     /// Traffic counters (shared by copies of this value).
     public let statistics: CommunicationStatistics
+    /// ZeRO-1 gradient traffic: when set (by ``minimizeDistributed(_:from:optimizer:options:statistics:callback:)``
+    /// for a sharded ``DistributedOptimizer``), the gradient is reduce-scattered over these slices
+    /// of 0..<n instead of allreduced, and the returned buffer is a *norm carrier*: this rank's
+    /// slice holds the summed gradient, the rest is zero except one element outside the slice
+    /// that holds √(‖g‖² − ‖g_slice‖²), so that ‖buffer‖₂ = ‖g‖₂ (the loop's record, tolerance
+    /// and clipping see the global norm, and clipping scales the slice by the global factor).
+    /// Only a sharded optimizer, which steps the slice alone, may consume such a gradient.
+    public var gradientSlices: BlockPartition?
 
     /// - Throws: ``MPIError`` when the sample count does not fit MPI's counts.
     public init(_ base: Base, communicator: Communicator, statistics: CommunicationStatistics = CommunicationStatistics()) throws {
@@ -61,9 +69,12 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
             if local.count > 0 {
                 let w = Scalar(local.count) / Scalar(total)
                 loss = w * base.lossAndGradient(at: θ, batch: local, gradient: gradient)
-                if gradient.count > 0 { Scalar.scal(count: gradient.count, alpha: w, x: gradient.baseAddress!, incx: 1) }
+                if gradient.count > 0 && w != 1 { Scalar.scal(count: gradient.count, alpha: w, x: gradient.baseAddress!, incx: 1) }
             } else if gradient.count > 0 {
-                gradient.update(repeating: 0)
+                UnsafeMutableRawBufferPointer(gradient).initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            if let slices = gradientSlices, slices.count == gradient.count, slices.parts == communicator.size {
+                return reduceScatter(gradient, loss: loss, slices: slices)
             }
             let started = statistics.clock()
             withUnsafeMutablePointer(to: &loss) { lp in
@@ -140,6 +151,70 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
         }
     }
 
+    /// The natural gradient's curvature on the whole batch. Two ways to give every rank the same F:
+    ///
+    /// - **dense** (when n ≤ |B|, so the r ≥ |B| rows would move at least as many scalars as F):
+    ///   rank r forms its partial Fisher F_r = (|B_r|/|B|) F(B_r) (n × n, one `syrk`) and one
+    ///   allreduce of n² + 2 scalars (F and two flags) sums them, F = Σ_r F_r, returned as
+    ///   `Curvature.fisher` (solved by Cholesky, as the single process does for r ≥ n). Bytes per
+    ///   curvature update: (n² + 2) · size(Scalar) payload, 2(P−1)/P of it sent per rank.
+    /// - **rows** (n > |B|): the score / Jacobian rows are allgathered (``perSampleGradients(at:batch:)``,
+    ///   ``outputJacobian(at:batch:)``): |B| · k · n scalars (+ the probabilities), (P−1)/P of them
+    ///   received per rank; the Woodbury solver needs the rows themselves (its r × r Gram UUᵀ is
+    ///   not a sum of per-rank Grams), so this is also its cost.
+    ///
+    /// A forced `woodbury` solver cannot take the dense form: with n ≤ |B| use `automatic` or `cholesky`.
+    public func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind) -> Curvature<Scalar>? {
+        guard sampleCount > 0, fisher != .sampled else { return base.curvature(at: θ, batch: batch, fisher: fisher) }
+        let total = batch?.count ?? sampleCount
+        let (squares, overflow) = dimension.multipliedReportingOverflow(by: dimension)
+        if dimension <= total, !overflow, squares <= Int(Int32.max) - 2 {
+            return allreducedFisher(batch: batch, precheck: false) { base.curvature(at: θ, batch: $0, fisher: fisher) }
+        }
+        return standardCurvature(at: θ, batch: batch, fisher: fisher)
+    }
+
+    /// The base's own curvature on the whole batch: partial dense Fishers summed by one allreduce of
+    /// n² + 2 scalars (after a 2-scalar allreduce that agrees whether any rank has one).
+    public func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>? {
+        guard sampleCount > 0 else { return base.suppliedCurvature(at: θ, batch: batch) }
+        let (squares, overflow) = dimension.multipliedReportingOverflow(by: dimension)
+        guard !overflow, squares <= Int(Int32.max) - 2 else { return nil }
+        return allreducedFisher(batch: batch, precheck: true) { base.suppliedCurvature(at: θ, batch: $0) }
+    }
+
+    /// Σ_r (|B_r|/|B|) · dense(`local`(B_r)) over the ranks, as `Curvature.fisher`; nil when a rank
+    /// with samples has none (or, with `precheck`, when no rank has one: decided by 2 scalars first).
+    /// - Complexity: O(n²) memory and one allreduce of n² + 2 scalars.
+    func allreducedFisher(batch: UnsafeBufferPointer<Int>?, precheck: Bool,
+                          _ local: (UnsafeBufferPointer<Int>) -> Curvature<Scalar>?) -> Curvature<Scalar>? {
+        let n = dimension, nn = n * n
+        let total = batch?.count ?? sampleCount
+        var packed = [Scalar](repeating: 0, count: nn + 2)  // F, then (ranks with F, ranks missing it)
+        withLocalPart(of: batch) { part in
+            guard part.count > 0 else { return }
+            guard let c = local(part), let f = try? c.matrix(), f.rows == n, f.columns == n else { packed[nn + 1] = 1; return }
+            let w = Scalar(part.count) / Scalar(total)
+            packed.withUnsafeMutableBufferPointer { p in
+                f.elements.withUnsafeBufferPointer { e in for i in 0..<nn { p[i] = w * e[i] } }
+            }
+            packed[nn] = 1
+        }
+        if precheck {
+            var flags = [packed[nn], packed[nn + 1]]
+            let started = statistics.clock()
+            flags.withUnsafeMutableBufferPointer { p in collective { try communicator.allreduce(p, .max) } }
+            statistics.record(allreduceOf: 2, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+            guard flags[0] > 0, flags[1] == 0 else { return nil }
+        }
+        let started = statistics.clock()
+        packed.withUnsafeMutableBufferPointer { p in collective { try communicator.allreduce(p) } }
+        statistics.record(allreduceOf: nn + 2, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+        guard packed[nn] > 0, packed[nn + 1] == 0 else { return nil }
+        packed.removeLast(2)
+        return (try? Matrix(rows: n, columns: n, elements: packed)).map { .fisher($0) }
+    }
+
     /// K-FAC's factors on the whole batch: each rank computes A_l, G_l on its part B_r (means over
     /// B_r), weights them by |B_r|/|B| and one allreduce of Σ_l (i_l² + o_l²) scalars sums them,
     ///
@@ -186,6 +261,38 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     }
 
     // MARK: - Helpers
+
+    /// ZeRO-1: reduce-scatters the weighted partial gradient over `slices` (each rank receives
+    /// the sum of its slice only: (P−1)/P · n scalars per rank in the ring model, half an
+    /// allreduce), then one allreduce of two scalars (the loss and ‖g_slice‖²) and writes the norm
+    /// carrier described at ``gradientSlices``.
+    /// - Complexity: O(n) (the zeroing of the other slices) + one reduce-scatter of n scalars +
+    ///   one allreduce of 2 scalars; no allocation.
+    func reduceScatter(_ gradient: UnsafeMutableBufferPointer<Scalar>, loss: Scalar, slices: BlockPartition) -> Scalar {
+        let mine = slices.range(of: communicator.rank)
+        var started = statistics.clock()
+        collective { try communicator.reduceScatter(inPlace: gradient, partition: slices) }
+        statistics.record(reduceScatterOf: gradient.count, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+        // BLAS (this generic code runs unspecialized under `minimize`: no Swift loop over n here).
+        let squares: Scalar = mine.isEmpty ? 0 : {
+            let s = gradient.baseAddress! + mine.lowerBound
+            return Scalar.dot(count: mine.count, x: s, incx: 1, y: s, incy: 1)
+        }()
+        var pair: (Scalar, Scalar) = (loss, squares)
+        started = statistics.clock()
+        withUnsafeMutableBytes(of: &pair) { raw in
+            collective { try communicator.allreduce(raw.bindMemory(to: Scalar.self)) }
+        }
+        statistics.record(allreduceOf: 2, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+        // The norm carrier: zeros outside the slice, and the other slices' share of ‖g‖² in one element.
+        // All-zero bits are +0 in IEEE 754: memset, not an unspecialized loop.
+        if mine.lowerBound > 0 { UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: gradient[..<mine.lowerBound])).initializeMemory(as: UInt8.self, repeating: 0) }
+        if mine.upperBound < gradient.count { UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: gradient[mine.upperBound...])).initializeMemory(as: UInt8.self, repeating: 0) }
+        let rest = pair.1 - squares
+        let carrier = mine.lowerBound > 0 ? 0 : (mine.upperBound < gradient.count ? mine.upperBound : nil)
+        if let carrier { gradient[carrier] = rest.isNaN || rest > 0 ? rest.squareRoot() : 0 }
+        return pair.0
+    }
 
     /// Runs `body` with this rank's part of `batch` (nil: all data): the batch's indices in this
     /// rank's shard, in the batch's order. One scoped temporary allocation of ≤ |B| indices.

@@ -49,6 +49,15 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         self.shardState = shardState
         self.verifyChecksum = verifyChecksum
         self.statistics = statistics
+        shareKFACWork()
+    }
+
+    /// K-FAC on P > 1 ranks: KAISA's round-robin division of the factorizations and the
+    /// preconditioning, the layer updates shared by one allgather per step (``KAISAWorkSharing``).
+    private mutating func shareKFACWork() {
+        guard communicator.size > 1, var kfac = inner as? KFAC<Scalar> else { return }
+        kfac.workSharing = KAISAWorkSharing(communicator: communicator, statistics: statistics)
+        if let wrapped = kfac as? Inner { inner = wrapped }
     }
 
     public var learningRate: Scalar {
@@ -77,10 +86,10 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         if shardState {
             try shardedStep(parameters, gradient: gradient)
         } else {
-            try inner.step(parameters, gradient: gradient)
+            try innerStep(parameters, gradient)
         }
         if verifyChecksum {
-            let hash = checksum(UnsafeBufferPointer(parameters))
+            let hash = checksum(UnsafeRawBufferPointer(UnsafeBufferPointer(parameters)))
             let started = statistics.clock()
             let same = try communicator.agrees(on: hash)
             statistics.record(allreduceOf: 2, scalarSize: 8, ranks: communicator.size, since: started)
@@ -106,7 +115,7 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         }
         try inner.validate()
         // The same decision on every rank: the gradient is identical everywhere, so scan it whole.
-        if inner.nonFiniteGradientPolicy != .unchecked, let bad = gradient.firstIndex(where: { !$0.isFinite }) {
+        if inner.nonFiniteGradientPolicy != .unchecked, let bad = firstNonFinite(gradient) {
             if inner.nonFiniteGradientPolicy == .throwError {
                 throw OptimizerError.nonFiniteGradient(index: bad, value: "\(gradient[bad])")
             }
@@ -114,11 +123,44 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
             return
         }
         let mine = slices.range(of: communicator.rank)
-        try inner.step(UnsafeMutableBufferPointer(rebasing: parameters[mine]), gradient: UnsafeBufferPointer(rebasing: gradient[mine]))
+        try innerStep(UnsafeMutableBufferPointer(rebasing: parameters[mine]), UnsafeBufferPointer(rebasing: gradient[mine]))
         partition = slices
         let started = statistics.clock()
         try communicator.allgather(inPlace: parameters, partition: slices)
         statistics.record(allgatherOf: parameters.count, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+    }
+
+    // MARK: Specialized inner steps
+
+    /// `inner.step`, specialized. `minimize` (a non-inlinable generic function of DescentProblems)
+    /// calls this wrapper unspecialized, and a generic call of `inner.step` would run the
+    /// optimizer's element loop on unspecialized `Scalar`s (measured ~100× slower than the
+    /// specialized loop of `descent bench --kind first-order`). For the library's first-order
+    /// optimizers in Float and Double the step is called on the concrete type through a pointer
+    /// to `inner` (no copy, so no copy-on-write of the state), which lets the compiler specialize
+    /// and inline their `@inlinable` steps here. Other optimizers take the generic call (their
+    /// steps are BLAS/LAPACK-bound).
+    @inline(__always)
+    mutating func innerStep(_ p: UnsafeMutableBufferPointer<Scalar>, _ g: UnsafeBufferPointer<Scalar>) throws {
+        let pp = UnsafeMutableRawPointer(p.baseAddress), gp = UnsafeRawPointer(g.baseAddress), pc = p.count, gc = g.count
+        try withUnsafeMutablePointer(to: &inner) { raw in
+            let o = UnsafeMutableRawPointer(raw)
+            if Inner.self == Adam<Double>.self { return try concreteStep(Adam<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adam<Float>.self { return try concreteStep(Adam<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == AdamW<Double>.self { return try concreteStep(AdamW<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == AdamW<Float>.self { return try concreteStep(AdamW<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == SGD<Double>.self { return try concreteStep(SGD<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == SGD<Float>.self { return try concreteStep(SGD<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Momentum<Double>.self { return try concreteStep(Momentum<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Momentum<Float>.self { return try concreteStep(Momentum<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adagrad<Double>.self { return try concreteStep(Adagrad<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adagrad<Float>.self { return try concreteStep(Adagrad<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == RMSProp<Double>.self { return try concreteStep(RMSProp<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == RMSProp<Float>.self { return try concreteStep(RMSProp<Float>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adadelta<Double>.self { return try concreteStep(Adadelta<Double>.self, o, pp, gp, pc, gc) }
+            if Inner.self == Adadelta<Float>.self { return try concreteStep(Adadelta<Float>.self, o, pp, gp, pc, gc) }
+            try raw.pointee.step(p, gradient: g)
+        }
     }
 
     // MARK: Codable
@@ -134,7 +176,10 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         statistics = CommunicationStatistics()
         communicator = try Communicator.world()
         let rank = try c.decode(Int.self, forKey: .rank), ranks = try c.decode(Int.self, forKey: .ranks)
-        if shardState && (rank != communicator.rank || ranks != communicator.size) {
+        // Sharded state, and K-FAC's factorizations under KAISA (each rank holds its layers'), restore
+        // onto the same rank of the same number of ranks only.
+        let partitioned = shardState || (Inner.self == KFAC<Scalar>.self && ranks > 1)
+        if partitioned && (rank != communicator.rank || ranks != communicator.size) {
             throw OptimizerError.checkpointMismatch(expected: "rank \(communicator.rank) of \(communicator.size)",
                                                     found: "rank \(rank) of \(ranks)")
         }
@@ -143,6 +188,7 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         if shardState, let partition, let s = inner.stateCount, s != partition.range(of: rank).count {
             throw OptimizerError.corruptCheckpoint("the state holds \(s) elements, rank \(rank)'s slice \(partition.range(of: rank).count)")
         }
+        shareKFACWork()
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -157,12 +203,27 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
     }
 }
 
+/// `O.step` on raw pointers. Its only generic parameter is `O`, so a call with a concrete `O` is
+/// specialized even from unspecialized generic code (a method of the generic wrapper would carry
+/// the wrapper's own generic parameters and stay unspecialized).
+@inline(never)
+func concreteStep<O: Optimizer>(_: O.Type, _ optimizer: UnsafeMutableRawPointer, _ parameters: UnsafeMutableRawPointer?,
+                                _ gradient: UnsafeRawPointer?, _ parameterCount: Int, _ gradientCount: Int) throws {
+    let p = UnsafeMutableBufferPointer(start: parameters?.assumingMemoryBound(to: O.Scalar.self), count: parameterCount)
+    let g = UnsafeBufferPointer(start: gradient?.assumingMemoryBound(to: O.Scalar.self), count: gradientCount)
+    try optimizer.assumingMemoryBound(to: O.self).pointee.step(p, gradient: g)
+}
+
 /// FNV-1a over the bit patterns of `values`: equal on two ranks iff (with overwhelming
 /// probability) θ is bit-identical. - Complexity: O(n), no allocation.
 @inlinable
 public func checksum<S: BinaryFloatingPoint>(_ values: UnsafeBufferPointer<S>) -> UInt64 {
+    checksum(UnsafeRawBufferPointer(values))
+}
+
+/// FNV-1a over bytes (non-generic, so it runs specialized from generic callers).
+public func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 {
     var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    let raw = UnsafeRawBufferPointer(values)
     for byte in raw {
         h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
     }

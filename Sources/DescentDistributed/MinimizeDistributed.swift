@@ -25,6 +25,10 @@ public func minimizeDistributed<F: Objective, O: Optimizer>(
     }
     var θ0 = initial
     try θ0.withUnsafeMutableBufferPointer { try communicator.broadcast($0, root: 0) }
-    let distributed = try DistributedObjective(objective, communicator: communicator, statistics: statistics ?? optimizer.statistics)
+    var distributed = try DistributedObjective(objective, communicator: communicator, statistics: statistics ?? optimizer.statistics)
+    if optimizer.shardState && objective.sampleCount > 0 {
+        // ZeRO-1: reduce-scatter the gradient onto the slices the optimizer steps.
+        distributed.gradientSlices = try BlockPartition(count: objective.dimension, parts: communicator.size)
+    }
     return try minimize(distributed, from: θ0, optimizer: &optimizer, options: options, callback: callback)
 }

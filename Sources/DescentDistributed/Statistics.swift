@@ -33,6 +33,10 @@ public final class CommunicationStatistics: Sendable {
         add(count * scalarSize, ringFactor: 2 * Double(ranks - 1) / Double(ranks), since: start)
     }
 
+    func record(reduceScatterOf count: Int, scalarSize: Int, ranks: Int, since start: UInt64) {
+        add(count * scalarSize, ringFactor: Double(ranks - 1) / Double(ranks), since: start)
+    }
+
     func record(allgatherOf count: Int, scalarSize: Int, ranks: Int, since start: UInt64) {
         add(count * scalarSize, ringFactor: Double(ranks - 1) / Double(ranks), since: start)
     }

@@ -167,6 +167,7 @@ func compare<S: BLASScalar & MPIScalar, F: Objective, O: Optimizer>(
         for (a, b) in zip(result.history, reference.history) {
             worst = Swift.max(worst, relativeError(a.parameters, b.parameters), relativeError([a.loss], [b.loss]))
         }
+        if S.self == Float.self, world.rank == 0 { print("note \(name): max relative difference \(worst) (tolerance \(tolerance))") }
         return worst <= tolerance ? nil : "relative difference \(worst) > \(tolerance)"
     }
 }
@@ -210,9 +211,71 @@ for fisher in [FisherKind.exact, .sampled, .empirical] {
     compare("data-parallel kfac mlp \(fisher.rawValue) Fisher", mlp, try! KFAC<Double>(learningRate: 0.1),
             options: kfacOptions, shard: false, tolerance: 1e-10)
 }
+compare("data-parallel natural gradient mlp exact Fisher (rows gathered, n > |B|)", mlp, try! NaturalGradient<Double>(learningRate: 0.5),
+        options: batched, shard: false, tolerance: 1e-10)
+
+// Float: the partial sums are added in another order than the single process's, so each
+// gradient/curvature differs by a few ulps (ε = 6·10⁻⁸); over T = 20–25 steps of a non-chaotic
+// trajectory these add up to about T · few ε ≈ 10⁻⁶ of ‖θ‖∞. Tolerance 1e-5: 10× that bound.
 let logisticFloat = try! LogisticRegression(data: SyntheticData.logisticRegression(samples: 103, features: 5, seed: 3, as: Float.self).data)
+let mlpFloat = try! MultilayerPerceptron(data: SyntheticData.moons(samples: 50, seed: 2, as: Float.self).data, hiddenLayers: [6], outputLayer: .sigmoid)
+let batchedFloat = TrainingOptions<Float>(maxSteps: 20, batchSize: 16, seed: 11)
+let floatTolerance = 1e-5
 compare("data-parallel adam logistic Float", logisticFloat, try! Adam<Float>(learningRate: 0.01),
-        options: TrainingOptions<Float>(maxSteps: 20, batchSize: 16, seed: 11), shard: true, tolerance: 1e-5)
+        options: batchedFloat, shard: true, tolerance: floatTolerance)
+compare("data-parallel sgd logistic Float", logisticFloat, try! SGD<Float>(learningRate: 0.1),
+        options: batchedFloat, shard: false, tolerance: floatTolerance)
+compare("data-parallel momentum mlp Float", mlpFloat, try! Momentum<Float>(learningRate: 0.05, momentum: 0.9),
+        options: batchedFloat, shard: true, tolerance: floatTolerance)
+// The natural gradient solves (F + λI)x = g: the ulp-level differences of F and g are amplified by
+// cond(F + λI) (about 10²–10³ for this logistic problem), measured 1.4e-5: tolerance 1e-4.
+compare("data-parallel natural gradient logistic Float", logisticFloat, try! NaturalGradient<Float>(learningRate: 0.5),
+        options: batchedFloat, shard: false, tolerance: 1e-4)
+compare("data-parallel kfac mlp Float", mlpFloat, try! KFAC<Float>(learningRate: 0.1),
+        options: batchedFloat, shard: false, tolerance: floatTolerance)
+
+// MARK: - Bytes per step equal the formula
+
+/// Replicated: per evaluation one allreduce of n + 1 (gradient and loss). Sharded (ZeRO-1): per
+/// evaluation one reduce-scatter of n and one allreduce of 2 (loss, ‖g_slice‖²), per step one
+/// allgather of n. Ring bytes per rank: allreduce 2(P−1)/P, reduce-scatter and allgather (P−1)/P.
+for shard in [false, true] {
+    check("traffic per step equals the formula (\(shard ? "sharded: reduce-scatter + allgather" : "replicated: one allreduce"))") {
+        let statistics = CommunicationStatistics()
+        var adam = try DistributedOptimizer(try Adam<Double>(learningRate: 0.01), communicator: world, shardState: shard, statistics: statistics)
+        let steps = 6, n = logistic.dimension, P = Double(world.size)
+        let result = try minimizeDistributed(logistic, from: logistic.initialParameters(seed: 1), optimizer: &adam,
+                                             options: TrainingOptions(maxSteps: steps, batchSize: 16, seed: 11), statistics: statistics)
+        let evaluations = result.history.count  // steps + 1 (the final record)
+        guard evaluations == steps + 1 else { return "\(evaluations) evaluations" }
+        let s = statistics.snapshot
+        let payload = shard ? evaluations * (n + 2) * 8 + steps * n * 8 : evaluations * (n + 1) * 8
+        let ring = shard ? Double(evaluations) * ((P - 1) / P * Double(n * 8) + 2 * (P - 1) / P * 16) + Double(steps) * (P - 1) / P * Double(n * 8)
+                         : Double(evaluations) * 2 * (P - 1) / P * Double((n + 1) * 8)
+        let collectives = shard ? 2 * evaluations + steps : evaluations
+        guard s.payloadBytes == payload else { return "payload \(s.payloadBytes) B, formula \(payload) B" }
+        guard s.collectives == collectives else { return "\(s.collectives) collectives, formula \(collectives)" }
+        return abs(s.ringBytesPerRank - ring) <= 1e-9 * max(ring, 1) ? nil : "ring bytes \(s.ringBytesPerRank), formula \(ring)"
+    }
+}
+
+// KAISA: K-FAC's layers factored round-robin, the preconditioned updates shared by one allgather of
+// n per step; the factors summed by one allreduce of Σ_l (i_l² + o_l²) per curvature update; one
+// 1-scalar allreduce per refactoring (T = 10: steps 0, 10, 20) agrees that every factorization succeeded.
+check("kaisa traffic per step equals the formula") {
+    let statistics = CommunicationStatistics()
+    var kfac = try DistributedOptimizer(try KFAC<Double>(learningRate: 0.1), communicator: world, statistics: statistics)
+    let steps = 25
+    let result = try minimizeDistributed(mlp, from: mlp.initialParameters(seed: 7), optimizer: &kfac,
+                                         options: TrainingOptions(maxSteps: steps, batchSize: 16, seed: 11), statistics: statistics)
+    let n = mlp.dimension, evaluations = result.history.count
+    let factors = kfac.inner.layout.reduce(0) { $0 + $1.inputs * $1.inputs + $1.outputs * $1.outputs }
+    let kaisa = world.size > 1
+    let refactors = (steps + 9) / 10
+    let payload = evaluations * (n + 1) * 8 + steps * factors * 8 + (kaisa ? steps * n * 8 + refactors * 8 : 0)
+    let s = statistics.snapshot
+    return s.payloadBytes == payload ? nil : "payload \(s.payloadBytes) B, formula \(payload) B"
+}
 
 // MARK: - Sharded checkpoints restore onto the same ranks
 
@@ -232,7 +295,7 @@ check("sharded checkpoint round trip") {
     let half = try minimizeDistributed(logistic, from: start, optimizer: &replay, options: options)
     let full = try DistributedObjective(logistic, communicator: world)
     var θ = half.parameters
-    var sampler = MinibatchSampler(sampleCount: logistic.sampleCount, batchSize: 16, seed: 11)
+    var sampler = try MinibatchSampler(sampleCount: logistic.sampleCount, batchSize: 16, seed: 11)
     for _ in 0..<10 { _ = sampler.nextBatch() }
     for _ in 10..<20 {
         let batch = sampler.nextBatch()

@@ -60,7 +60,7 @@ struct Bench: ParsableCommand {
 
     mutating func validate() throws {
         optimizer = optimizer.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
-        for name in optimizer where BenchOptimizer.named(name) == nil {
+        for name in optimizer where BenchOptimizer.named(name) == nil && !(kind == .distributed && name == "kfac") {
             throw ValidationError("unknown optimizer '\(name)'; known: \(BenchOptimizer.all.map(\.name).joined(separator: ", "))")
         }
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be > 0, got \(seconds)") }
@@ -88,6 +88,9 @@ struct Bench: ParsableCommand {
         BenchSystem.preloadAllocationCounter()
         if let threads { ParallelConfiguration.threads = threads }
         let kind = self.kind ?? (optimizer.isEmpty ? .all : .firstOrder)
+        if kind == .distributed, optimizer.contains("kfac") {  // under mpirun; the digits perceptron
+            return try DistributedBench.runKFAC(hidden: try kfacOptions.widths(), batch: kfacOptions.batch, steps: max(rounds, 5), json: json)
+        }
         if kind == .distributed {  // under mpirun; --sizes default 1e7, 4 samples per rank
             return try DistributedBench.run(sizes: try Bench.parseSizes(sizes, option: "--sizes") ?? [10_000_000], steps: max(rounds, 5),
                                             samplesPerRank: 4, json: json)

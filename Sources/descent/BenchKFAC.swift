@@ -74,8 +74,8 @@ enum BenchKFAC {
         var factors: [KroneckerBlock<S>] = []
         var kfac = try KFAC<S>(learningRate: 0.1, inverseUpdateInterval: interval, nonFiniteGradientPolicy: .unchecked)
         var adam = try Adam<S>(learningRate: 1e-3, nonFiniteGradientPolicy: .unchecked)
-        var sk = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
-        var sa = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
+        var sk = try MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
+        var sa = try MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
         var t = 0
         for _ in 0..<warmup {
             try kfacStep(net, θ: &θk, gradient: &gk, factors: &factors, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
@@ -129,7 +129,7 @@ enum BenchKFAC {
                                     step: (inout [S], inout [S], inout MinibatchSampler, Int) throws -> Void) throws -> RaceResult {
         var θ = net.initialParameters(seed: 0)
         var g = [S](repeating: 0, count: net.dimension)
-        var sampler = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
+        var sampler = try MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
         var seconds = 0.0
         var loss = Double(try net.loss(at: θ))
         var t = 0

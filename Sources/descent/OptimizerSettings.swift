@@ -62,6 +62,8 @@ struct OptimizerSettings: Sendable {
     var kfacDecay: Double?
     var inverseInterval: Int?
     var klClip: Double?
+    /// `--group NAME:key=value[,…]` values, in order (first-order optimizers only).
+    var groups: [String] = []
     /// The natural gradient's solver (`--solver`).
     var solver: NaturalSolverName?
 
@@ -115,6 +117,7 @@ struct OptimizerSettings: Sendable {
         if centered == true { parts.append("centered") }
         if epsilonOutsideSquareRoot == true { parts.append("eps-outside-sqrt") }
         if let fisher { parts.append("fisher=\(fisher.rawValue)") }
+        parts += groups.map { "group \($0)" }
         if let solver { parts.append("solver=\(solver.rawValue)") }
         return parts.isEmpty ? "defaults" : parts.joined(separator: " ")
     }

@@ -117,7 +117,7 @@ enum ResumeArguments {
         }
         let storedGroups = groups(stored.isEmpty ? [] : stored.components(separatedBy: separator))
         for (name, values) in typed where !SessionOptions.perInvocation.contains(name) {
-            let match = storedGroups.first { $0.0 == name }
+            let match = storedGroups.first { $0.0 == name && $0.1 == values } ?? storedGroups.first { $0.0 == name }
             guard let match, match.1 == values else {
                 let given = ([name] + values).joined(separator: " ")
                 let saved = match.map { ([$0.0] + $0.1).joined(separator: " ") } ?? "not set"
@@ -191,7 +191,7 @@ extension Run {
 
         let optimizer: any Optimizer<S>
         do {
-            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self)
+            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self, layout: objective.parameterLayout)
         } catch let error as OptimizerError {
             throw CLIError("\(self.optimizer.rawValue): \(error)")
         }
@@ -241,13 +241,20 @@ extension Run {
     func runSession<F: Objective, O: Optimizer>(objective: F, validation: F?, optimizer: O, start: [F.Scalar],
                                                 options: TrainingOptions<F.Scalar>, samples: String) throws where O.Scalar == F.Scalar {
         typealias S = F.Scalar
+        if distributed.distributed && !O.kind.hasPrefix("distributed-") {  // wrap, then come back here
+            return try runDistributedSession(objective: objective, validation: validation, optimizer: optimizer, start: start,
+                                             options: options, samples: samples)
+        }
         var state: TrainingState<O>
         if let resume = session.resume {
-            do {
-                state = try TrainingState<O>(contentsOf: URL(fileURLWithPath: resume))
-            } catch {
-                throw CLIError("--resume \(resume): \(error.localizedDescription)")
+            state = try distributed.agreeing("--resume \(resume)") {
+                do {
+                    return try TrainingState<O>(contentsOf: URL(fileURLWithPath: distributed.rankPath(resume)))
+                } catch {
+                    throw CLIError("--resume \(distributed.rankPath(resume)): \(error.localizedDescription)")
+                }
             }
+            try distributed.checkSameStep(state.step, path: resume)
             guard state.parameters.count == objective.dimension else {
                 throw CLIError("--resume \(resume): the checkpoint holds \(state.parameters.count) parameters, the problem has \(objective.dimension)")
             }
@@ -268,8 +275,11 @@ extension Run {
         let url = session.checkpoint.map { URL(fileURLWithPath: $0) }
         func save() throws {
             guard let url else { return }
-            do { try state.write(to: url, format: format) } catch {
-                throw CLIError("\(url.path): cannot write the checkpoint: \(error.localizedDescription)")
+            let mine = URL(fileURLWithPath: distributed.rankPath(url.path))  // per-rank files with --distributed
+            try distributed.agreeing("writing the checkpoint") {
+                do { try state.write(to: mine, format: format) } catch {
+                    throw CLIError("\(mine.path): cannot write the checkpoint: \(error.localizedDescription)")
+                }
             }
         }
 
@@ -296,7 +306,7 @@ extension Run {
         guard let result else { throw CLIError("internal: no result") }
 
         let history = Array(state.history[firstStep...]) + [result.history.last!]
-        if let trace {
+        if let trace, distributed.isPrimary {
             try Trace.write(history, dimension: objective.dimension, to: trace)
         }
         let final = result.history.last!
@@ -320,6 +330,7 @@ extension Run {
         if let url {
             lines.append("checkpoint: \(url.path) (step \(state.step)\(result.stopReason == .paused ? "; continue with --resume \(url.path)" : ""))")
         }
-        print(lines.joined(separator: "\n"))
+        lines.append(contentsOf: distributed.summaryLines)
+        if distributed.isPrimary { print(lines.joined(separator: "\n")) }
     }
 }

@@ -58,6 +58,44 @@ struct MPIRunTests {
         }
     }
 
+    @Test("descent run --distributed --shard-state: paused with --checkpoint at P = 2, resumed, ends where the straight run ends")
+    func checkpointResume() throws {
+        guard let checks = Self.checks, Self.mpirun != nil else {
+            Issue.record("descent-mpi-checks or mpirun not found")
+            return
+        }
+        let descent = checks.deletingLastPathComponent().appendingPathComponent("descent").path
+        guard FileManager.default.isExecutableFile(atPath: descent) else {
+            Issue.record("the descent executable is not built next to descent-mpi-checks")
+            return
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("descent-mpi-resume-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let common = ["run", "--problem", "logistic", "--optimizer", "adam", "--lr", "0.05", "--batch-size", "16",
+                      "--steps", "12", "--distributed", "--shard-state", "--check-replicas"]
+        let straight = try Self.launch(ranks: 2, [descent] + common + ["--checkpoint", dir.appendingPathComponent("a.ckpt").path,
+                                                                        "--trace", dir.appendingPathComponent("a.csv").path])
+        #expect(straight.0 == 0, "\(straight.1)")
+        let paused = try Self.launch(ranks: 2, [descent] + common + ["--stop-after", "5", "--checkpoint", dir.appendingPathComponent("b.ckpt").path])
+        #expect(paused.0 == 0, "\(paused.1)")
+        // One file per rank: rank 0's at the given path, rank 1's beside it.
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("b.ckpt.rank1").path))
+        let resumed = try Self.launch(ranks: 2, [descent, "run", "--resume", dir.appendingPathComponent("b.ckpt").path,
+                                                 "--trace", dir.appendingPathComponent("b.csv").path])
+        #expect(resumed.0 == 0, "\(resumed.1)")
+        #expect(resumed.1.contains("resumed at 5"), "\(resumed.1)")
+        let a = try String(contentsOf: dir.appendingPathComponent("a.csv"), encoding: .utf8).split(separator: "\n")
+        let b = try String(contentsOf: dir.appendingPathComponent("b.csv"), encoding: .utf8).split(separator: "\n")
+        // The pause is bit-identical: the resumed trace's rows are the straight run's last rows.
+        #expect(a.count > 2 && b.count > 2)
+        #expect(a.last == b.last, "straight \(a.last ?? ""), resumed \(b.last ?? "")")
+        #expect(Array(a.suffix(b.count - 1)) == Array(b.dropFirst()))
+        // A resume on another number of ranks is refused with a clear message, not a hang.
+        let wrong = try Self.launch(ranks: 3, [descent, "run", "--resume", dir.appendingPathComponent("b.ckpt").path])
+        #expect(wrong.0 != 0 && wrong.0 != 124, "\(wrong.1)")
+    }
+
     @Test("a failing rank aborts the whole job with one clear message, no hang")
     func failingRankAborts() throws {
         guard let checks = Self.checks, Self.mpirun != nil else {

@@ -1,5 +1,6 @@
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// The bits of a value, for bit-identity checks (NaN-safe, −0 ≠ +0).
 private func bits<S: BLASScalar>(_ a: [S]) -> [UInt8] { a.withUnsafeBytes { Array($0) } }
@@ -116,7 +117,7 @@ struct KFACFusedEvaluationTests {
             }
             var manual = try make()
             var θ = start
-            var sampler = MinibatchSampler(sampleCount: net.sampleCount, batchSize: 16, seed: 8)
+            var sampler = try MinibatchSampler(sampleCount: net.sampleCount, batchSize: 16, seed: 8)
             for t in 0..<6 {
                 var batch: [Int] = []
                 sampler.withNextBatch { batch.append(contentsOf: $0) }

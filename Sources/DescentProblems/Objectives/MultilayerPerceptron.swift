@@ -97,6 +97,18 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
 
     public var name: String { "mlp" }
     public var dimension: Int { offsets.last! }
+
+    /// Per layer l = 1, 2, …: `layerl.weights` (Wˡ, one run per unit) and `layerl.biases` (bˡ),
+    /// and the groups `weights` (every Wˡ) and `biases` (every bˡ).
+    public var parameterLayout: ParameterLayout {
+        var slices: [ParameterLayout.Slice] = []
+        for l in 1..<layerSizes.count {
+            let block = ParameterLayout.rowBlocks(rows: layerSizes[l], weightsPerRow: layerSizes[l - 1], offset: offsets[l - 1],
+                                                  count: dimension, weights: "layer\(l).weights", biases: "layer\(l).biases")
+            slices += block.slices
+        }
+        return .withAggregates(count: dimension, slices: slices)
+    }
     public var sampleCount: Int { data.sampleCount }
     /// K, the number of outputs.
     public var outputCount: Int { layerSizes.last! }

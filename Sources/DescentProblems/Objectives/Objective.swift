@@ -61,6 +61,10 @@ public protocol Objective<Scalar>: Sendable {
     /// not a network of fully connected layers (default). See `KroneckerBlock`.
     func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                           step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]?
+    /// The named parts of θ (slices, and the groups `weights` and `biases` at least), for
+    /// per-group hyperparameters (`ParameterGroups`). Default: one slice `weights` over all of
+    /// θ and an empty group `biases`.
+    var parameterLayout: ParameterLayout { get }
     /// `lossAndGradient(at:batch:gradient:)` and `kroneckerFactors(at:batch:fisher:step:seed:)`
     /// in one evaluation (one forward pass where the model allows), bit for bit the two calls;
     /// the factors go into `factors` (empty when the objective supplies none), whose buffers
@@ -74,9 +78,14 @@ public protocol Objective<Scalar>: Sendable {
     /// Fisher derived from `outputJacobian(at:batch:)` when `minimize` asks for the exact
     /// Fisher. Nil (default) when it supplies none.
     func suppliedCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Curvature<Scalar>?
+    /// The curvature the natural gradient gets from the training loop (default: the Fisher
+    /// assembled from the parts above, ``standardCurvature(at:batch:fisher:)``); a wrapper may
+    /// assemble it otherwise, e.g. the data-parallel objective sums partial n × n Fishers.
+    func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind) -> Curvature<Scalar>?
 }
 
 extension Objective {
+    public var parameterLayout: ParameterLayout { .whole(count: dimension) }
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? { nil }
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? { nil }
     public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? { nil }

@@ -23,6 +23,12 @@ extension Objective {
     ///   ``Objective/perSampleGradients(at:batch:)``: O(|B| · k · n) memory.
     public func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                           fisher: FisherKind) -> Curvature<Scalar>? {
+        standardCurvature(at: θ, batch: batch, fisher: fisher)
+    }
+
+    /// The default ``Objective/curvature(at:batch:fisher:)``, for implementations that delegate to it.
+    public func standardCurvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
+                                  fisher: FisherKind) -> Curvature<Scalar>? {
         if fisher == .sampled { return nil }
         if fisher == .exact, let own = suppliedCurvature(at: θ, batch: batch) { return own }
         if fisher == .exact, let j = outputJacobian(at: θ, batch: batch) {

@@ -110,7 +110,7 @@ public func minimize<F: Objective, O: Optimizer>(
                 throw TrainingError.corruptState("the sampler was saved for \(s.sampleCount) samples in batches of \(s.batchSize); the objective has \(objective.sampleCount) samples, batch size \(b)")
             }
         } else {
-            state.sampler = MinibatchSampler(sampleCount: objective.sampleCount, batchSize: b, seed: options.seed)
+            state.sampler = try MinibatchSampler(sampleCount: objective.sampleCount, batchSize: b, seed: options.seed)
         }
         batch.reserveCapacity(Swift.min(b, objective.sampleCount))
     }
