@@ -7,8 +7,9 @@ public struct Trajectory: Sendable {
     public var y: [Double]
     public var color: String?
 
-    public init(name: String, x: [Double], y: [Double], color: String? = nil) {
-        precondition(x.count == y.count, "x and y of a trajectory must have the same length")
+    /// - Throws: ``PlotError/lengthMismatch(name:x:y:)`` when x and y differ in length.
+    public init(name: String, x: [Double], y: [Double], color: String? = nil) throws {
+        guard x.count == y.count else { throw PlotError.lengthMismatch(name: name, x: x.count, y: y.count) }
         self.name = name
         self.x = x
         self.y = y

@@ -9,8 +9,13 @@ public struct LineSeries: Sendable {
     public var color: String?
     public var dashed: Bool
 
-    public init(name: String, x: [Double], y: [Double], color: String? = nil, dashed: Bool = false) {
-        precondition(x.count == y.count, "x and y of a series must have the same length")
+    /// - Throws: ``PlotError/lengthMismatch(name:x:y:)`` when x and y differ in length.
+    public init(name: String, x: [Double], y: [Double], color: String? = nil, dashed: Bool = false) throws {
+        guard x.count == y.count else { throw PlotError.lengthMismatch(name: name, x: x.count, y: y.count) }
+        self.init(checkedName: name, x: x, y: y, color: color, dashed: dashed)
+    }
+
+    private init(checkedName name: String, x: [Double], y: [Double], color: String?, dashed: Bool) {
         self.name = name
         self.x = x
         self.y = y
@@ -20,7 +25,7 @@ public struct LineSeries: Sendable {
 
     /// A series with x = 0, 1, 2, … (e.g. loss per step, row 0 at the start).
     public init(name: String, values: [Double], color: String? = nil, dashed: Bool = false) {
-        self.init(name: name, x: values.indices.map(Double.init), y: values, color: color, dashed: dashed)
+        self.init(checkedName: name, x: values.indices.map(Double.init), y: values, color: color, dashed: dashed)
     }
 }
 
@@ -91,7 +96,9 @@ public struct LinePlot: Sendable {
         if logY {
             var low = max(yMin, yMax / Foundation.pow(10, maximumDecades))
             if let yFloor, yFloor > 0 { low = max(low, min(yFloor, yMax)) }
-            let scale = LogScale(domain: LogScale.decades(around: low...yMax), range: (axes.bottom, axes.top))
+            // low > 0 here (positive values only on a log axis); a decade around 1 otherwise.
+            let scale = (try? LogScale(domain: LogScale.decades(around: low...yMax), range: (axes.bottom, axes.top)))
+                ?? (try! LogScale(domain: 0.1...10, range: (axes.bottom, axes.top)))
             yOf = { scale($0) }
             yTicks = scale.ticks().map { (scale($0.value), $0) }
         } else {

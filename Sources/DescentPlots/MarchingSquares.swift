@@ -7,8 +7,13 @@ public struct Grid: Sendable {
     /// Row-major: `values[j * columns + i]` is f(xᵢ, yⱼ), with y₀ = y.lowerBound.
     public var values: [Double]
 
-    public init(x: ClosedRange<Double>, y: ClosedRange<Double>, columns: Int, rows: Int, values: [Double]) {
-        precondition(columns >= 2 && rows >= 2 && values.count == columns * rows, "grid size mismatch")
+    /// - Throws: ``PlotError/gridSize(columns:rows:values:)`` for fewer than 2 × 2 points or a
+    ///   value count other than columns · rows (checked without overflow).
+    public init(x: ClosedRange<Double>, y: ClosedRange<Double>, columns: Int, rows: Int, values: [Double]) throws {
+        let (size, overflow) = columns.multipliedReportingOverflow(by: rows)
+        guard columns >= 2, rows >= 2, !overflow, values.count == size else {
+            throw PlotError.gridSize(columns: columns, rows: rows, values: values.count)
+        }
         self.x = x
         self.y = y
         self.columns = columns
@@ -17,9 +22,14 @@ public struct Grid: Sendable {
     }
 
     /// Samples `f` at `columns × rows` evenly spaced points including the corners.
+    /// - Throws: ``PlotError/gridSize(columns:rows:values:)`` for fewer than 2 × 2 points or a
+    ///   size whose product overflows, before sampling anything.
     /// - Complexity: `columns · rows` evaluations of `f`.
     public init(x: ClosedRange<Double>, y: ClosedRange<Double>, columns: Int = 121, rows: Int = 121,
-                _ f: (Double, Double) -> Double) {
+                _ f: (Double, Double) -> Double) throws {
+        guard columns >= 2, rows >= 2, !columns.multipliedReportingOverflow(by: rows).overflow else {
+            throw PlotError.gridSize(columns: columns, rows: rows, values: 0)
+        }
         var values: [Double] = []
         values.reserveCapacity(columns * rows)
         for j in 0..<rows {
@@ -29,7 +39,7 @@ public struct Grid: Sendable {
                 values.append(f(xi, yj))
             }
         }
-        self.init(x: x, y: y, columns: columns, rows: rows, values: values)
+        try self.init(x: x, y: y, columns: columns, rows: rows, values: values)
     }
 
     public func xValue(_ i: Double) -> Double { x.lowerBound + (x.upperBound - x.lowerBound) * i / Double(columns - 1) }

@@ -80,8 +80,9 @@ public struct LogScale: Sendable {
     public var range: (Double, Double)
 
     /// `domain` must be positive; a degenerate one is widened to a decade around its value.
-    public init(domain: ClosedRange<Double>, range: (Double, Double)) {
-        precondition(domain.lowerBound > 0, "a log scale needs a positive domain")
+    /// - Throws: ``PlotError/nonPositiveLogDomain(lowerBound:)``.
+    public init(domain: ClosedRange<Double>, range: (Double, Double)) throws {
+        guard domain.lowerBound > 0 else { throw PlotError.nonPositiveLogDomain(lowerBound: domain.lowerBound) }
         self.domain = domain.lowerBound == domain.upperBound
             ? (domain.lowerBound / Foundation.sqrt(10))...(domain.upperBound * Foundation.sqrt(10)) : domain
         self.range = range

@@ -86,8 +86,8 @@ enum ComparisonReport {
     static func writePlots(plan: ProblemPlan, problem: Problem<Double>, outcomes: [Outcome], to dir: URL) throws -> [IndexPage.Figure] {
         var figures: [IndexPage.Figure] = []
         let name = plan.name.rawValue
-        let series = outcomes.map { o in
-            LineSeries(name: o.optimizer.rawValue + (o.diverged ? " (diverged)" : ""), x: o.lossSteps.map(Double.init), y: o.losses,
+        let series = try outcomes.map { o in
+            try LineSeries(name: o.optimizer.rawValue + (o.diverged ? " (diverged)" : ""), x: o.lossSteps.map(Double.init), y: o.losses,
                        color: color(o.optimizer))
         }
         let lossPlot = LinePlot(title: plan.title, xLabel: "step", yLabel: plan.batchSize == nil ? "loss" : "full-data loss",
@@ -97,10 +97,10 @@ enum ComparisonReport {
         figures.append(IndexPage.Figure(file: lossFile, caption: "\(name): loss against step"))
 
         if let surface = problem.surface, let domain = problem.domain {
-            let grid = Grid(x: domain.x, y: domain.y, columns: 161, rows: 161, surface)
+            let grid = try Grid(x: domain.x, y: domain.y, columns: 161, rows: 161, surface)
             let levels: [Double]? = plan.name == .saddle ? stride(from: -2.0, through: 2.0, by: 0.25).map { $0 } : nil
-            let trajectories = outcomes.map { o in
-                Trajectory(name: o.optimizer.rawValue, x: o.path.map { $0[0] }, y: o.path.map { $0[1] }, color: color(o.optimizer))
+            let trajectories = try outcomes.map { o in
+                try Trajectory(name: o.optimizer.rawValue, x: o.path.map { $0[0] }, y: o.path.map { $0[1] }, color: color(o.optimizer))
             }
             let contour = ContourPlot(title: plan.title, grid: grid, levels: levels, trajectories: trajectories,
                                       minima: problem.minimum.map { [$0] } ?? [],

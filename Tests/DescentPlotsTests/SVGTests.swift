@@ -67,7 +67,7 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
 
 @Suite struct ScaleTests {
     @Test func logTicksArePowersOfTenAndPlacedLogarithmically() throws {
-        let scale = LogScale(domain: 1e-3...1e3, range: (400, 0))
+        let scale = try LogScale(domain: 1e-3...1e3, range: (400, 0))
         let ticks = scale.ticks()
         #expect(ticks.map(\.exponent) == ["-3", "-2", "-1", "0", "1", "2", "3"])
         #expect(ticks.map(\.label).allSatisfy { $0 == "10" })
@@ -79,16 +79,16 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
         }
     }
 
-    @Test func manyDecadesAreThinnedButKeepTenToTheZero() {
-        let ticks = LogScale(domain: 1e-16...1e4, range: (0, 1)).ticks(maximumCount: 8)
+    @Test func manyDecadesAreThinnedButKeepTenToTheZero() throws {
+        let ticks = try LogScale(domain: 1e-16...1e4, range: (0, 1)).ticks(maximumCount: 8)
         #expect(ticks.count <= 8 && ticks.count >= 4)
         #expect(ticks.contains { $0.exponent == "0" })
         let exponents = ticks.compactMap { $0.exponent.flatMap(Int.init) }
         #expect(Set(zip(exponents, exponents.dropFirst()).map { $1 - $0 }).count == 1)
     }
 
-    @Test func narrowLogDomainUsesOneTwoFive() {
-        let ticks = LogScale(domain: 2...60, range: (0, 1)).ticks()
+    @Test func narrowLogDomainUsesOneTwoFive() throws {
+        let ticks = try LogScale(domain: 2...60, range: (0, 1)).ticks()
         #expect(ticks.map(\.value) == [2, 5, 10, 20, 50])
     }
 
@@ -149,7 +149,7 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
 
 @Suite struct ContourTests {
     @Test func circleContoursOfASquaredNorm() throws {
-        let grid = Grid(x: -2...2, y: -2...2, columns: 81, rows: 81) { x, y in x * x + y * y }
+        let grid = try Grid(x: -2...2, y: -2...2, columns: 81, rows: 81) { x, y in x * x + y * y }
         for r in [0.5, 1.0, 1.7] {
             let lines = MarchingSquares.contours(grid, level: r * r)
             #expect(lines.count == 1)
@@ -165,7 +165,7 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
     }
 
     @Test func openContoursOfASaddleEndAtTheBorder() throws {
-        let grid = Grid(x: -2...2, y: -2...2, columns: 41, rows: 41) { x, y in x * y }
+        let grid = try Grid(x: -2...2, y: -2...2, columns: 41, rows: 41) { x, y in x * y }
         let lines = MarchingSquares.contours(grid, level: 0.5)
         #expect(lines.count == 2)   // the hyperbola's two branches
         for line in lines {
@@ -176,8 +176,8 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
         }
     }
 
-    @Test func levelsAreLogSpacedAboveTheMinimum() {
-        let grid = Grid(x: -1...1, y: -1...1, columns: 3, rows: 3) { x, y in x * x - y * y }
+    @Test func levelsAreLogSpacedAboveTheMinimum() throws {
+        let grid = try Grid(x: -1...1, y: -1...1, columns: 3, rows: 3) { x, y in x * x - y * y }
         let levels = ContourPlot.logLevels(grid, count: 5, ratio: 1e-4)
         #expect(levels.count == 5)
         let gaps = levels.map { $0 + 1 }   // minimum is −1, span 2
@@ -186,10 +186,10 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
     }
 
     @Test func plotHasTrajectoriesMarkersAndContours() throws {
-        let grid = Grid(x: -2...2, y: -1...3) { x, y in (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x) }
+        let grid = try Grid(x: -2...2, y: -1...3) { x, y in (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x) }
         let plot = ContourPlot(title: "rosenbrock", grid: grid, trajectories: [
-            Trajectory(name: "sgd", x: [-1.5, -1, 0, 1], y: [2, 1, 0.1, 1]),
-            Trajectory(name: "adam", x: [-1.5, -1.4, .infinity, 0], y: [2, 1.9, 0, 0]),
+            try Trajectory(name: "sgd", x: [-1.5, -1, 0, 1], y: [2, 1, 0.1, 1]),
+            try Trajectory(name: "adam", x: [-1.5, -1.4, .infinity, 0], y: [2, 1.9, 0, 0]),
         ], minima: [(1, 1)])
         let root = try #require(try parseXML(plot.svg()).rootElement())
         let paths = elements(root, named: "path")
@@ -220,5 +220,32 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
             == ["quadratic-loss.svg", "rosenbrock-loss.svg", "rosenbrock-contour.svg"])
         #expect(elements(root, named: "pre").first?.stringValue == "a | b\n1 | 2")
         #expect(elements(root, named: "h1").first?.stringValue == "Comparison & co")
+    }
+}
+
+/// Plot data that cannot be drawn throws a named `PlotError` instead of stopping the process.
+@Suite struct PlotErrorTests {
+    @Test func mismatchedAndDegenerateInputsThrow() throws {
+        #expect(throws: PlotError.lengthMismatch(name: "sgd", x: 3, y: 2)) {
+            try LineSeries(name: "sgd", x: [0, 1, 2], y: [1, 2])
+        }
+        #expect(throws: PlotError.lengthMismatch(name: "adam", x: 1, y: 0)) {
+            try Trajectory(name: "adam", x: [0], y: [])
+        }
+        #expect(throws: PlotError.gridSize(columns: 1, rows: 5, values: 5)) {
+            try Grid(x: 0...1, y: 0...1, columns: 1, rows: 5, values: [0, 0, 0, 0, 0])
+        }
+        #expect(throws: PlotError.gridSize(columns: 3, rows: 3, values: 8)) {
+            try Grid(x: 0...1, y: 0...1, columns: 3, rows: 3, values: Array(repeating: 0, count: 8))
+        }
+        // A product that overflows is refused before anything is sampled.
+        var sampled = 0
+        #expect(throws: PlotError.gridSize(columns: Int.max, rows: 2, values: 0)) {
+            try Grid(x: 0...1, y: 0...1, columns: Int.max, rows: 2) { _, _ in sampled += 1; return 0 }
+        }
+        #expect(sampled == 0)
+        #expect(throws: PlotError.nonPositiveLogDomain(lowerBound: 0)) { try LogScale(domain: 0...1, range: (0, 1)) }
+        let message = PlotError.lengthMismatch(name: "sgd", x: 3, y: 2).localizedDescription
+        #expect(message.contains("sgd") && message.contains("3") && message.contains("2"))
     }
 }
