@@ -222,7 +222,8 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     ///
     /// the single-process factors up to summation order (the sampled Fisher's draws are keyed by
     /// the global sample index, so they do not depend on the split). Every rank then holds the
-    /// same factors, and every rank factors every layer (no round-robin split of the inversions).
+    /// same factors; under a ``DistributedOptimizer`` at P > 1, KAISA splits the factorizations
+    /// round-robin over the ranks (``KAISAWorkSharing``).
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
         guard sampleCount > 0 else { return base.kroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed) }
