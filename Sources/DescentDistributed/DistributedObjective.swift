@@ -153,24 +153,36 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
 
     /// The natural gradient's curvature on the whole batch. Two ways to give every rank the same F:
     ///
-    /// - **dense** (when n ≤ |B|, so the r ≥ |B| rows would move at least as many scalars as F):
+    /// - **dense** (when n ≤ r = |B|·k, k the rows per sample, so the rows would move at least as
+    ///   many scalars as F; or when the base's form is a dense matrix):
     ///   rank r forms its partial Fisher F_r = (|B_r|/|B|) F(B_r) (n × n, one `syrk`) and one
     ///   allreduce of n² + 2 scalars (F and two flags) sums them, F = Σ_r F_r, returned as
     ///   `Curvature.fisher` (solved by Cholesky, as the single process does for r ≥ n). Bytes per
     ///   curvature update: (n² + 2) · size(Scalar) payload, 2(P−1)/P of it sent per rank.
-    /// - **rows** (n > |B|): the score / Jacobian rows are allgathered (``perSampleGradients(at:batch:)``,
+    /// - **rows** (n > |B|·k): the score / Jacobian rows are allgathered (``perSampleGradients(at:batch:)``,
     ///   ``outputJacobian(at:batch:)``): |B| · k · n scalars (+ the probabilities), (P−1)/P of them
     ///   received per rank; the Woodbury solver needs the rows themselves (its r × r Gram UUᵀ is
     ///   not a sum of per-rank Grams), so this is also its cost.
     ///
-    /// A forced `woodbury` solver cannot take the dense form: with n ≤ |B| use `automatic` or `cholesky`.
+    /// A forced `woodbury` solver cannot take the dense form: with n ≤ |B|·k use `automatic` or `cholesky`.
+    /// - Complexity: plus one single-sample curvature (sample 0) per call, to learn k.
     public func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind) -> Curvature<Scalar>? {
         guard sampleCount > 0, fisher != .sampled else { return base.curvature(at: θ, batch: batch, fisher: fisher) }
         let total = batch?.count ?? sampleCount
         let (squares, overflow) = dimension.multipliedReportingOverflow(by: dimension)
-        if dimension <= total, !overflow, squares <= Int(Int32.max) - 2 {
-            return allreducedFisher(batch: batch, precheck: false) { base.curvature(at: θ, batch: $0, fisher: fisher) }
+        guard !overflow, squares <= Int(Int32.max) - 2 else { return standardCurvature(at: θ, batch: batch, fisher: fisher) }
+        // The form and its rows per sample k from sample 0 (the same on every rank: they do not
+        // depend on the data). Dense when the rows r = |B|·k would be at least n (then the single
+        // process solves by Cholesky too) or the form is dense already.
+        let probe = [0]
+        guard let form = probe.withUnsafeBufferPointer({ base.curvature(at: θ, batch: $0, fisher: fisher) }) else {
+            return standardCurvature(at: θ, batch: batch, fisher: fisher)
         }
+        let dense = form.rank.map { k in
+            let (rows, o) = total.multipliedReportingOverflow(by: k)
+            return o || dimension <= rows
+        } ?? true
+        if dense { return allreducedFisher(batch: batch, precheck: false) { base.curvature(at: θ, batch: $0, fisher: fisher) } }
         return standardCurvature(at: θ, batch: batch, fisher: fisher)
     }
 

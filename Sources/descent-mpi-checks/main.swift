@@ -213,7 +213,7 @@ for fisher in [FisherKind.exact, .sampled, .empirical] {
     compare("data-parallel kfac mlp \(fisher.rawValue) Fisher", mlp, try! KFAC<Double>(learningRate: 0.1),
             options: kfacOptions, shard: false, tolerance: 1e-10)
 }
-compare("data-parallel natural gradient mlp exact Fisher (rows gathered, n > |B|)", mlp, try! NaturalGradient<Double>(learningRate: 0.5),
+compare("data-parallel natural gradient mlp exact Fisher (rows gathered, n > |B|·k)", mlp, try! NaturalGradient<Double>(learningRate: 0.5),
         options: batched, shard: false, tolerance: 1e-10)
 
 // Float: the partial sums are added in another order than the single process's, so each
