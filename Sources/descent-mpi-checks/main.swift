@@ -261,6 +261,29 @@ for shard in [false, true] {
     }
 }
 
+// The natural gradient's two curvature paths: dense (logistic, n = 6 ≤ |B| = 16: one allreduce of
+// n² + 2 per update) and rows (perceptron, n = 25 > |B|·k = 16: a 2-scalar agreement on the base's own
+// curvature, then the Jacobian rows |B|·n and the probabilities |B| allgathered).
+func naturalTraffic<F: Objective>(_ label: String, _ objective: F, dense: Bool) where F.Scalar == Double {
+    check("natural gradient traffic per step equals the formula (\(label))") {
+        let statistics = CommunicationStatistics()
+        var natural = try DistributedOptimizer(try NaturalGradient<Double>(learningRate: 0.5), communicator: world, statistics: statistics)
+        let steps = 5, n = objective.dimension, b = 16
+        let result = try minimizeDistributed(objective, from: objective.initialParameters(seed: 7), optimizer: &natural,
+                                             options: TrainingOptions(maxSteps: steps, batchSize: b, seed: 11), statistics: statistics)
+        let lossReports = natural.wantsLossReports ? steps * 8 : 0
+        // The batches' sizes (an epoch's last batch is short: 50 = 3 · 16 + 2).
+        var sampler = MinibatchSampler(sampleCount: objective.sampleCount, batchSize: b, seed: 11)
+        let rows = (0..<steps).reduce(0) { total, _ in total + sampler.nextBatch().count }
+        let curvature = dense ? steps * (n * n + 2) * 8 : steps * 2 * 8 + (rows * n + rows) * 8
+        let payload = result.history.count * (n + 1) * 8 + curvature + lossReports
+        let s = statistics.snapshot
+        return s.payloadBytes == payload ? nil : "payload \(s.payloadBytes) B in \(s.collectives) collectives, formula \(payload) B (loss reports \(natural.wantsLossReports), steps \(natural.stepCount))"
+    }
+}
+naturalTraffic("dense Fisher allreduce", logistic, dense: true)
+naturalTraffic("rows allgathered", mlp, dense: false)
+
 // KAISA: K-FAC's layers factored round-robin, the preconditioned updates shared by one allgather of
 // n per step; the factors summed by one allreduce of Σ_l (i_l² + o_l²) per curvature update; one
 // 1-scalar allreduce per refactoring (T = 10: steps 0, 10, 20) agrees that every factorization succeeded.
