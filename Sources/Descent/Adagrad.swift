@@ -96,7 +96,7 @@ public struct Adagrad<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
     @inlinable
     mutating func run(_ pass: ElementPass<Scalar>) {
         // η_t in Double, rounded once (t is already the new step's count).
-        let rate = Scalar(Double(learningRate) / (1 + Double(t - 1) * Double(learningRateDecay)))
+        let rate = Scalar(decimalDouble(learningRate) / (1 + Double(t - 1) * decimalDouble(learningRateDecay)))
         let rule = AdagradRule(rate: rate, epsilon: epsilon)
         G.withUnsafeMutableBufferPointer { pass.run(rule, StateSlots($0.baseAddress!)) }
     }

@@ -42,6 +42,16 @@ public enum AtomicFile {
 
     /// Writes `bytes` to `url` atomically (see the type's description).
     public static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws {
+        try write(to: url) { emit in try emit(bytes) }
+    }
+
+    /// Writes to `url` atomically from several buffers in sequence: `body` calls `emit` with each
+    /// (a header, then arrays straight from their storage), so a large file is never gathered
+    /// into one buffer first. Same conventions as the single-buffer write: named temporary,
+    /// `fsync`, rename, folder sync; on any error (`body`'s included) the temporary is removed
+    /// and `url` is untouched.
+    /// - Complexity: one pass over the bytes, in writes of at most 1 GiB.
+    public static func write(to url: URL, _ body: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let path = url.path
         let folder = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
@@ -56,14 +66,16 @@ public enum AtomicFile {
         var closed = false
         do {
             defer { if !closed { close(fd) } }
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc_write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw AtomicFileError(path: path, errno: errno)
+            try body { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc_write(fd, bytes.baseAddress! + offset, Swift.min(bytes.count - offset, 1 << 30))
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw AtomicFileError(path: path, errno: errno)
+                    }
+                    offset += written
                 }
-                offset += written
             }
             guard fsync(fd) == 0 else { throw AtomicFileError(path: path, errno: errno) }
             closed = true

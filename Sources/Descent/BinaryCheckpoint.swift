@@ -162,7 +162,7 @@ public enum BinaryCheckpoint {
     /// then every array straight from its storage, in large sequential writes.
     public static func write<T: Encodable>(_ value: T, to url: URL) throws {
         let e = try prepare(value)
-        try writeCheckpointFileAtomically(to: url) { sink in
+        try AtomicFile.write(to: url) { sink in
             try e.head.withUnsafeBytes { try sink($0) }
             let zeros = [UInt8](repeating: 0, count: alignment)
             for b in e.blocks {
@@ -268,43 +268,3 @@ struct Checksum {
     }
 }
 
-/// Writes a file atomically with ``AtomicFile``'s conventions (named temporary
-/// `.NAME.descent-tmp-PID` beside `url`, `fsync`, rename, folder sync, stale temporaries removed,
-/// only regular files replaced), but from several buffers in sequence — the header, then each
-/// array straight from its storage — so a checkpoint is never copied into one buffer first. On
-/// any error the temporary is removed and `url` is untouched.
-func writeCheckpointFileAtomically(to url: URL, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-    let path = url.path
-    let folder = url.deletingLastPathComponent().path
-    let name = url.lastPathComponent
-    guard !name.isEmpty, name != "/", name != ".", name != ".." else { throw AtomicFileError(path: path, reason: "is not a file name") }
-    try AtomicFile.checkReplaceable(path)
-    AtomicFile.removeStaleTemporaries(in: url.deletingLastPathComponent())
-    let temporary = (folder as NSString).appendingPathComponent(AtomicFile.temporaryName(for: name))
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw AtomicFileError(path: path, errno: errno) }
-    var closed = false
-    do {
-        defer { if !closed { close(fd) } }
-        try body { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, Swift.min(raw.count - offset, 1 << 30))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw AtomicFileError(path: path, errno: errno)
-                }
-                offset += n
-            }
-        }
-        guard fsync(fd) == 0 else { throw AtomicFileError(path: path, errno: errno) }
-        closed = true
-        guard close(fd) == 0 else { throw AtomicFileError(path: path, errno: errno) }
-        try AtomicFile.checkReplaceable(path)
-        guard rename(temporary, path) == 0 else { throw AtomicFileError(path: path, errno: errno) }
-    } catch {
-        unlink(temporary)
-        throw error
-    }
-    AtomicFile.syncFolder(folder.isEmpty ? "." : folder)
-}

@@ -78,7 +78,7 @@ public enum CheckpointCoding {
         case .binary: try BinaryCheckpoint.write(value, to: url)
         case .json:
             let data = try encode(value, format: .json)
-            try writeCheckpointFileAtomically(to: url) { sink in try data.withUnsafeBytes { try sink($0) } }
+            try AtomicFile.write(data, to: url)
         }
     }
 
@@ -134,47 +134,5 @@ extension Optimizer {
             throw OptimizerError.stateCountMismatch(state: state, parameters: parameterCount)
         }
         self = restored
-    }
-}
-
-/// Checks a decoded state: step counters non-negative; with no state (`count == nil`) every
-/// buffer empty; otherwise each `required` buffer holds exactly `count` elements and each
-/// `optional` one (allocated lazily when its option is on) either `count` or none.
-/// Throws ``OptimizerError/corruptCheckpoint(_:)`` naming the buffer and its length.
-public func checkState(stepCount: Int, skippedSteps: Int, count: Int?,
-                       required: KeyValuePairs<String, Int>, optional: KeyValuePairs<String, Int> = [:]) throws {
-    guard stepCount >= 0, skippedSteps >= 0 else {
-        throw OptimizerError.corruptCheckpoint("negative step count (t = \(stepCount), skipped = \(skippedSteps))")
-    }
-    guard let count else {
-        for (name, n) in required where n != 0 {
-            throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements but no state was allocated")
-        }
-        for (name, n) in optional where n != 0 {
-            throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements but no state was allocated")
-        }
-        return
-    }
-    for (name, n) in required where n != count {
-        throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements, expected \(count)")
-    }
-    for (name, n) in optional where n != count && n != 0 {
-        throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements, expected \(count) or none")
-    }
-}
-
-/// Checks that every non-empty state buffer has `count` elements (used when decoding).
-/// Prefer ``checkState(stepCount:skippedSteps:count:required:optional:)``, which also refuses
-/// a required buffer that is missing.
-@inlinable
-public func checkStateBuffers(_ buffers: [(String, Int)], count: Int?) throws {
-    guard let count else {
-        if let (name, n) = buffers.first(where: { $0.1 != 0 }) {
-            throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements but no state was allocated")
-        }
-        return
-    }
-    for (name, n) in buffers where n != count && n != 0 {
-        throw OptimizerError.corruptCheckpoint("buffer \(name) has \(n) elements, expected \(count)")
     }
 }

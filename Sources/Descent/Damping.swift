@@ -50,6 +50,25 @@ public enum Damping<Scalar: BLASScalar>: Codable, Sendable, Equatable {
         }
     }
 
+    /// The reduction ratio ρ = (after − before) / predicted of a step whose quadratic model
+    /// predicted the change `predicted` = q(δ) − q(0): −∞ when `after` is not finite (a bad
+    /// step), NaN when the model predicts no decrease (`predicted` ≥ 0: nothing to compare).
+    @inlinable
+    public static func reductionRatio(before: Scalar, after: Scalar, predicted: Scalar) -> Scalar {
+        if !after.isFinite { return -.infinity }
+        if predicted < 0 { return (after - before) / predicted }
+        return .nan
+    }
+
+    /// The λ to keep after a factorization that needed `used` where `requested` was asked
+    /// (the retries raised it): with Levenberg–Marquardt min(used, λmax), which becomes the
+    /// adapted λ; nil when nothing was raised or the damping is fixed.
+    @inlinable
+    public func retained(used: Scalar, requested: Scalar) -> Scalar? {
+        guard used > requested, case let .levenbergMarquardt(_, _, _, maximum) = self else { return nil }
+        return Swift.min(used, maximum)
+    }
+
     /// The Levenberg–Marquardt update of `lambda` for the reduction ratio `rho`; a fixed
     /// damping returns `lambda` unchanged, and so does a NaN ρ (no predicted reduction).
     /// A ρ of −∞ (the loss became non-finite) counts as a bad step.

@@ -61,7 +61,7 @@ public struct DecoupledWeightDecay<Base: FirstOrderOptimizer>: FirstOrderOptimiz
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
                               parameterScale: Scalar) throws {
         try Hyperparameter.nonNegative("weightDecay", weightDecay)
-        let shrink = Scalar(1 - Double(base.learningRate) * Double(weightDecay))
+        let shrink = Scalar(1 - decimalDouble(base.learningRate) * decimalDouble(weightDecay))
         try base.step(parameters, gradient: gradient, parameterScale: parameterScale * shrink)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import DescentLinearAlgebra
 
 // MARK: - The first-order core
@@ -246,4 +247,37 @@ func torchLerp<S: BLASScalar>(_ a: S, _ b: S, weight w: S) -> S {
 /// 1 − β computed in `Double` and rounded once, as torch computes `1 - beta` on the Python
 /// float before casting it to the tensor's type.
 @inlinable
-func oneMinus<S: BLASScalar>(_ beta: S) -> S { S(1 - Double(beta)) }
+func oneMinus<S: BLASScalar>(_ beta: S) -> S { S(1 - decimalDouble(beta)) }
+
+/// The `Double` a hyperparameter stands for, for the scalars a step derives from it in
+/// `Double` (1 − β, bias corrections, η / (1 + (t − 1)·decay), 1 − ηλ), as torch derives them
+/// from the user's Python floats.
+///
+/// A `Double` hyperparameter is itself. A `Float` one is read as its shortest decimal form, the
+/// one `description` prints and the user most likely wrote: `Float(0.99)` = 0.9900000095…
+/// stands for 0.99, so 1 − ρ is 1 − 0.99 rounded once to `Float` (0.0099999998, torch's value)
+/// rather than 0.0099999905 (8 ulp away, the drift the first wave had in RMSProp). The decimal
+/// is the first of 1…9 significant digits that rounds back to the same `Float` (9 always does),
+/// so the result rounds to the hyperparameter exactly and differs from `Double(x)` by less than
+/// half a `Float` ulp.
+/// - Complexity: O(1): at most nine roundings, no allocation.
+@inlinable
+func decimalDouble<S: BLASScalar>(_ x: S) -> Double {
+    let d = Double(x)
+    guard S.self == Float.self, d.isFinite, d != 0 else { return d }
+    let target = Float(d)
+    let exponent = Int(Foundation.floor(Foundation.log10(Swift.abs(d))))
+    for digits in 1...9 {
+        let p = digits - 1 - exponent
+        let candidate: Double
+        if p >= 0 {
+            let scale = Foundation.pow(10.0, Double(p))
+            candidate = (d * scale).rounded() / scale
+        } else {
+            let scale = Foundation.pow(10.0, Double(-p))
+            candidate = (d / scale).rounded() * scale
+        }
+        if Float(candidate) == target { return candidate }
+    }
+    return d
+}

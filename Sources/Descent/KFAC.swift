@@ -441,9 +441,9 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
             factorValid = true
             factorDamping = used
             factorRequest = request
-            if used > request, case let .levenbergMarquardt(_, _, _, maximum) = damping {
-                lambda = Swift.min(used, maximum)
-                factorRequest = lambda!
+            if let raised = damping.retained(used: used, requested: request) {
+                lambda = raised
+                factorRequest = raised
             }
         }
         count = n
@@ -546,14 +546,7 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
         guard wantsLossReports else { return }
         guard let predicted = prediction else { throw KFACError.noStepToEvaluate }
         guard before.isFinite else { throw KFACError.nonFiniteLoss("\(before)") }
-        let rho: Scalar
-        if !after.isFinite {
-            rho = -.infinity
-        } else if predicted < 0 {
-            rho = (after - before) / predicted
-        } else {
-            rho = .nan
-        }
+        let rho = Damping<Scalar>.reductionRatio(before: before, after: after, predicted: predicted)
         prediction = nil
         ratio = rho
         lambda = damping.adapted(currentDamping, rho: rho)

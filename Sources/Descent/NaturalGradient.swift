@@ -501,9 +501,9 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
         if newCurvature { factorUpdates = curvatureUpdates }
         factorDamping = used
         factorRequest = request
-        if used > request, case let .levenbergMarquardt(_, _, _, maximum) = damping {
-            lambda = Swift.min(used, maximum)
-            factorRequest = lambda!
+        if let raised = damping.retained(used: used, requested: request) {
+            lambda = raised
+            factorRequest = raised
         }
     }
 
@@ -520,14 +520,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     public mutating func reportLoss(before: Scalar, after: Scalar) throws {
         guard let predicted = prediction else { throw NaturalGradientError.noStepToEvaluate }
         guard before.isFinite else { throw NaturalGradientError.nonFiniteLoss("\(before)") }
-        let rho: Scalar
-        if !after.isFinite {
-            rho = -.infinity
-        } else if predicted < 0 {
-            rho = (after - before) / predicted
-        } else {
-            rho = .nan
-        }
+        let rho = Damping<Scalar>.reductionRatio(before: before, after: after, predicted: predicted)
         prediction = nil
         ratio = rho
         if case .levenbergMarquardt = damping {

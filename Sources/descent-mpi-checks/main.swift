@@ -320,7 +320,7 @@ check("sharded checkpoint round trip") {
     let half = try minimizeDistributed(logistic, from: start, optimizer: &replay, options: options)
     let full = try DistributedObjective(logistic, communicator: world)
     var θ = half.parameters
-    var sampler = MinibatchSampler(sampleCount: logistic.sampleCount, batchSize: 16, seed: 11)
+    var sampler = try MinibatchSampler(sampleCount: logistic.sampleCount, batchSize: 16, seed: 11)
     for _ in 0..<10 { _ = sampler.nextBatch() }
     for _ in 10..<20 {
         let batch = sampler.nextBatch()

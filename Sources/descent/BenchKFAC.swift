@@ -31,17 +31,23 @@ enum BenchKFAC {
         var reuseSeconds: Double
         var adamSeconds: Double
         var steps: Int
+        /// Heap allocations per timed K-FAC and Adam step (nil where they cannot be counted).
+        var kfacAllocations: Double?
+        var adamAllocations: Double?
     }
 
-    /// The K-FAC training step, specialized.
-    static func kfacStep<S: BLASScalar>(_ net: MultilayerPerceptron<S>, θ: inout [S], gradient: inout [S], optimizer: inout KFAC<S>,
-                                        sampler: inout MinibatchSampler, step: Int, fisher: FisherKind, seed: UInt64) throws {
+    /// The K-FAC training step as `minimize` takes it: gradient and factors from one evaluation
+    /// into reused buffers (`factors`), the moving average, the preconditioned step.
+    static func kfacStep<S: BLASScalar>(_ net: MultilayerPerceptron<S>, θ: inout [S], gradient: inout [S], factors: inout [KroneckerBlock<S>],
+                                        optimizer: inout KFAC<S>, sampler: inout MinibatchSampler, step: Int, fisher: FisherKind,
+                                        seed: UInt64) throws {
         try sampler.withNextBatch { batch in
-            let blocks = θ.withUnsafeBufferPointer { t -> [KroneckerBlock<S>]? in
-                _ = gradient.withUnsafeMutableBufferPointer { g in net.lossAndGradient(at: t, batch: batch, gradient: g) }
-                return net.kroneckerFactors(at: t, batch: batch, fisher: fisher, step: step, seed: seed)
+            _ = θ.withUnsafeBufferPointer { t in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    net.lossGradientAndKroneckerFactors(at: t, batch: batch, fisher: fisher, step: step, seed: seed, gradient: g, factors: &factors)
+                }
             }
-            try optimizer.updateCurvature(.kronecker(blocks!))
+            try optimizer.updateCurvature(.kronecker(factors))
             try optimizer.step(&θ, gradient: gradient)
         }
     }
@@ -65,24 +71,28 @@ enum BenchKFAC {
         let net = network.net
         var θk = net.initialParameters(seed: 0), θa = θk
         var gk = [S](repeating: 0, count: net.dimension), ga = gk
+        var factors: [KroneckerBlock<S>] = []
         var kfac = try KFAC<S>(learningRate: 0.1, inverseUpdateInterval: interval, nonFiniteGradientPolicy: .unchecked)
         var adam = try Adam<S>(learningRate: 1e-3, nonFiniteGradientPolicy: .unchecked)
-        var sk = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
-        var sa = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
+        var sk = try MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
+        var sa = try MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
         var t = 0
         for _ in 0..<warmup {
-            try kfacStep(net, θ: &θk, gradient: &gk, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
+            try kfacStep(net, θ: &θk, gradient: &gk, factors: &factors, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
             try firstOrderStep(net, θ: &θa, gradient: &ga, optimizer: &adam, sampler: &sa)
             t += 1
         }
         var kTotal = 0.0, refactor = 0.0, reuse = 0.0, nRefactor = 0, nReuse = 0, aTotal = 0.0
         var done = 0
+        var kAllocations = 0, aAllocations = 0
         while done < steps {
             for _ in 0..<interval where done < steps {
                 let refactors = kfac.stepCount % interval == 0
+                let before = BenchSystem.allocationCount() ?? 0
                 let c0 = DispatchTime.now().uptimeNanoseconds
-                try kfacStep(net, θ: &θk, gradient: &gk, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
+                try kfacStep(net, θ: &θk, gradient: &gk, factors: &factors, optimizer: &kfac, sampler: &sk, step: t, fisher: fisher, seed: 0)
                 let c1 = DispatchTime.now().uptimeNanoseconds
+                kAllocations += (BenchSystem.allocationCount() ?? 0) - before
                 let dt = Double(c1 - c0) * 1e-9
                 kTotal += dt
                 if refactors { refactor += dt; nRefactor += 1 } else { reuse += dt; nReuse += 1 }
@@ -91,12 +101,17 @@ enum BenchKFAC {
             }
         }
         for _ in 0..<steps {
+            let before = BenchSystem.allocationCount() ?? 0
             let c0 = DispatchTime.now().uptimeNanoseconds
             try firstOrderStep(net, θ: &θa, gradient: &ga, optimizer: &adam, sampler: &sa)
             aTotal += Double(DispatchTime.now().uptimeNanoseconds - c0) * 1e-9
+            aAllocations += (BenchSystem.allocationCount() ?? 0) - before
         }
+        let counting = BenchSystem.allocationCount() != nil
         return StepTiming(kfacSeconds: kTotal / Double(steps), refactorSeconds: nRefactor > 0 ? refactor / Double(nRefactor) : .nan,
-                          reuseSeconds: nReuse > 0 ? reuse / Double(nReuse) : .nan, adamSeconds: aTotal / Double(steps), steps: steps)
+                          reuseSeconds: nReuse > 0 ? reuse / Double(nReuse) : .nan, adamSeconds: aTotal / Double(steps), steps: steps,
+                          kfacAllocations: counting ? Double(kAllocations) / Double(steps) : nil,
+                          adamAllocations: counting ? Double(aAllocations) / Double(steps) : nil)
     }
 
     struct RaceResult {
@@ -114,7 +129,7 @@ enum BenchKFAC {
                                     step: (inout [S], inout [S], inout MinibatchSampler, Int) throws -> Void) throws -> RaceResult {
         var θ = net.initialParameters(seed: 0)
         var g = [S](repeating: 0, count: net.dimension)
-        var sampler = MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
+        var sampler = try MinibatchSampler(sampleCount: net.sampleCount, batchSize: batchSize, seed: 1)
         var seconds = 0.0
         var loss = Double(try net.loss(at: θ))
         var t = 0
@@ -163,13 +178,16 @@ extension BenchRunner {
                     ("seconds_per_step", .number(t.kfacSeconds)), ("seconds_refactoring_step", .number(t.refactorSeconds)),
                     ("seconds_reuse_step", .number(t.reuseSeconds)), ("adam_seconds_per_step", .number(t.adamSeconds)),
                     ("ratio_to_adam", .number(t.kfacSeconds / t.adamSeconds)), ("steps", .int(t.steps)),
+                    ("allocations_per_step", t.kfacAllocations.map { .number($0) } ?? .null),
+                    ("adam_allocations_per_step", t.adamAllocations.map { .number($0) } ?? .null),
                 ])
             }
         }
     }
 
     /// Race rows: steps and seconds to the target loss for K-FAC and the tuned first-order optimizers.
-    mutating func kfacRace(hidden: [Int], batchSize: Int, interval: Int, fisher: FisherKind, target: Double, maxSteps: Int) throws {
+    mutating func kfacRace(hidden: [Int], batchSize: Int, interval: Int, fisher: FisherKind, target: Double, maxSteps: Int,
+                           checkEvery: Int, kfacGrid: [BenchKFACOptions.KFACSetting], firstOrder: Bool) throws {
         let net = try BenchKFAC.Network<Float>(hidden: hidden).net
         let label = ([64] + hidden + [10]).map(String.init).joined(separator: "-")
         var results: [BenchKFAC.RaceResult] = []
@@ -179,16 +197,17 @@ extension BenchRunner {
                        ("lr", .number(r.learningRate)), ("target_loss", .number(target)),
                        ("steps", r.steps.map { .int($0) } ?? .null), ("seconds", .number(r.seconds)), ("final_loss", .number(r.finalLoss))])
         }
-        // λ = 10⁻³ alone diverges early at these η (kfac-jax too); KL clipping κ = 10⁻³ (kfac-pytorch's default) keeps it stable.
-        for (lr, lambda, clip) in [(0.1, 1e-3, 1e-3), (0.3, 1e-2, 1e-2), (1.0, 0.1, nil)] as [(Double, Double, Double?)] {
-            var o = try KFAC<Float>(learningRate: Float(lr), damping: .fixed(Float(lambda)), inverseUpdateInterval: interval,
-                                    klClip: clip.map { Float($0) })
-            report(try BenchKFAC.race(net, name: "kfac λ=\(lambda) κ=\(clip.map { "\($0)" } ?? "off")", learningRate: lr, batchSize: batchSize, target: target, maxSteps: Swift.min(maxSteps, 400), checkEvery: 5) { θ, g, s, t in
-                try BenchKFAC.kfacStep(net, θ: &θ, gradient: &g, optimizer: &o, sampler: &s, step: t, fisher: fisher, seed: 0)
+        for k in kfacGrid {
+            var o = try KFAC<Float>(learningRate: Float(k.lr), damping: .fixed(Float(k.damping)), factorDecay: Float(k.decay),
+                                    inverseUpdateInterval: k.interval ?? interval, klClip: k.clip.map { Float($0) })
+            var factors: [KroneckerBlock<Float>] = []
+            report(try BenchKFAC.race(net, name: "kfac \(k.label(interval: interval))", learningRate: k.lr, batchSize: batchSize, target: target,
+                                      maxSteps: maxSteps, checkEvery: checkEvery) { θ, g, s, t in
+                try BenchKFAC.kfacStep(net, θ: &θ, gradient: &g, factors: &factors, optimizer: &o, sampler: &s, step: t, fisher: fisher, seed: 0)
             })
         }
-        let grids: [(String, [Double])] = [("adam", [3e-3, 1e-2, 3e-2]), ("rmsprop", [1e-3, 3e-3, 1e-2]),
-                                           ("nesterov", [0.1, 0.3, 1])]
+        let grids: [(String, [Double])] = firstOrder ? [("adam", [1e-3, 3e-3, 1e-2, 3e-2]), ("rmsprop", [3e-4, 1e-3, 3e-3, 1e-2]),
+                                                        ("nesterov", [0.03, 0.1, 0.3, 1])] : []
         for (name, lrs) in grids {
             for lr in lrs {
                 var o: any Optimizer<Float>
@@ -197,7 +216,7 @@ extension BenchRunner {
                 case "rmsprop": o = try RMSProp<Float>(learningRate: Float(lr))
                 default: o = try Momentum<Float>(learningRate: Float(lr), momentum: 0.9, nesterov: true)
                 }
-                report(try BenchKFAC.race(net, name: name, learningRate: lr, batchSize: batchSize, target: target, maxSteps: maxSteps, checkEvery: 5) { θ, g, s, _ in
+                report(try BenchKFAC.race(net, name: name, learningRate: lr, batchSize: batchSize, target: target, maxSteps: maxSteps, checkEvery: checkEvery) { θ, g, s, _ in
                     try BenchKFAC.firstOrderStep(net, θ: &θ, gradient: &g, optimizer: &o, sampler: &s)
                 })
             }
@@ -233,8 +252,40 @@ struct BenchKFACOptions: ParsableArguments {
     @Option(name: .customLong("max-steps"), help: "Race: steps before giving up (default 2000).")
     var maxSteps: Int = 2000
 
+    @Option(name: .customLong("check-every"), help: "Race: full-data loss checked every this many steps (default 1).")
+    var checkEvery: Int = 1
+    @Option(name: .customLong("kfac-grid"), help: "Race: K-FAC settings 'lr/λ/κ/β[/T]' separated by ';' (κ 'off': no KL clipping; default: the comparison plan's setting).")
+    var kfacGrid: String = BenchKFACOptions.defaultGrid
+    @Flag(name: .customLong("kfac-only"), help: "Race: K-FAC settings only (no first-order grid).")
+    var kfacOnly = false
+
+    /// The 64-256-256-10 comparison plan's K-FAC setting (ComparisonPlan.widePerceptron) and
+    /// the same with T = 10.
+    static let defaultGrid = "1/0.001/0.02/0.95/1;1/0.001/0.02/0.95/10"
+
+    /// One K-FAC setting of the race.
+    struct KFACSetting {
+        var lr: Double, damping: Double, clip: Double?, decay: Double, interval: Int?
+        func label(interval t: Int) -> String {
+            "η=\(lr) λ=\(damping) κ=\(clip.map { "\($0)" } ?? "off") β=\(decay) T=\(interval ?? t)"
+        }
+    }
+
+    func grid() throws -> [KFACSetting] {
+        try kfacGrid.split(separator: ";").map { entry in
+            let f = entry.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard f.count == 4 || f.count == 5, let lr = Double(f[0]), let lambda = Double(f[1]), let beta = Double(f[3]),
+                  f[2] == "off" || Double(f[2]) != nil, f.count == 4 || Int(f[4]) != nil else {
+                throw ValidationError("--kfac-grid: '\(entry)' is not lr/λ/κ/β[/T]")
+            }
+            return KFACSetting(lr: lr, damping: lambda, clip: f[2] == "off" ? nil : Double(f[2]), decay: beta,
+                               interval: f.count == 5 ? Int(f[4]) : nil)
+        }
+    }
+
     func validate() throws {
-        guard batch > 0, steps > 0, interval > 0, maxSteps > 0, target > 0 else {
+        _ = try grid()
+        guard batch > 0, steps > 0, interval > 0, maxSteps > 0, target > 0, checkEvery > 0 else {
             throw ValidationError("--kfac-batch, --kfac-steps, --inverse-interval, --max-steps and --target-loss must be > 0")
         }
         _ = try widths()
@@ -264,7 +315,8 @@ extension Bench {
                             precisions: precision.scalars, fishers: try o.fishers())
         } else {
             try runner.kfacRace(hidden: try o.widths(), batchSize: o.batch, interval: o.interval, fisher: try o.fishers()[0],
-                                target: o.target, maxSteps: o.maxSteps)
+                                target: o.target, maxSteps: o.maxSteps, checkEvery: o.checkEvery, kfacGrid: try o.grid(),
+                                firstOrder: !o.kfacOnly)
         }
     }
 }

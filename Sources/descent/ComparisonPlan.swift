@@ -47,6 +47,9 @@ struct ProblemPlan: Sendable {
     /// K-FAC's KL clipping κ (kfac-pytorch's default 10⁻³; with λ = 10⁻³ and no clipping the
     /// 64-256-256-10 network diverges, as kfac-jax does with the same fixed settings).
     var kfacClip: Double? = 1e-3
+    /// K-FAC's fixed λ and refactoring interval T on this problem (nil: the library's 10⁻³ and 10).
+    var kfacDamping: Double? = nil
+    var kfacInterval: Int? = nil
 
     var name: ProblemName { settings.name }
 
@@ -56,7 +59,10 @@ struct ProblemPlan: Sendable {
             s.fisher = naturalFisher
             s.damping = naturalDamping
         }
-        if optimizer == .kfac { s.fisher = kfacFisher; s.klClip = kfacClip }
+        if optimizer == .kfac {
+            s.fisher = kfacFisher; s.klClip = kfacClip
+            s.damping = kfacDamping; s.inverseInterval = kfacInterval
+        }
         return s
     }
 }

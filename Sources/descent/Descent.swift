@@ -10,6 +10,7 @@ struct DescentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "descent",
         abstract: "Stochastic optimization on BLAS/LAPACK: run, compare and benchmark optimizers.",
+        version: VersionInfo.text,
         subcommands: [Run.self, Compare.self, Bench.self]
     )
 

@@ -14,7 +14,7 @@ enum OptimizerName: String, CaseIterable, ExpressibleByArgument, Sendable {
         case .rmsprop: return ["--lr", "--rho", "--eps", "--momentum", "--centered", "--weight-decay"]
         case .adadelta: return ["--lr", "--rho", "--eps", "--eps-outside-sqrt", "--weight-decay"]
         case .adam, .adamw: return ["--lr", "--beta1", "--beta2", "--eps", "--weight-decay", "--amsgrad"]
-        case .natural: return ["--lr", "--damping", "--fisher", "--step-length", "--rho"]
+        case .natural: return ["--lr", "--damping", "--fisher", "--step-length", "--rho", "--solver"]
         case .kfac: return ["--lr", "--damping", "--fisher", "--kfac-decay", "--inverse-interval", "--kl-clip"]
         }
     }
@@ -25,6 +25,20 @@ import DescentProblems
 /// Which Fisher information the natural gradient uses (the training loop supplies it):
 /// empirical F = SᵀS/m from per-sample gradients, or exact E[Jᵀ H J] from the output Jacobian.
 extension FisherKind: ExpressibleByArgument {}
+
+/// `--solver`: the natural gradient's ``NaturalGradientSolver`` by its command-line name.
+enum NaturalSolverName: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case auto, cholesky, mixed, woodbury
+
+    var solver: NaturalGradientSolver {
+        switch self {
+        case .auto: return .automatic
+        case .cholesky: return .cholesky
+        case .mixed: return .mixedPrecision
+        case .woodbury: return .woodbury
+        }
+    }
+}
 
 /// Hyperparameters as the user gave them: nil means "not set", and an unset option keeps the
 /// library's default (the tool never restates a default). ``make(_:)`` builds the optimizer from
@@ -48,6 +62,10 @@ struct OptimizerSettings: Sendable {
     var kfacDecay: Double?
     var inverseInterval: Int?
     var klClip: Double?
+    /// `--group NAME:key=value[,…]` values, in order (first-order optimizers only).
+    var groups: [String] = []
+    /// The natural gradient's solver (`--solver`).
+    var solver: NaturalSolverName?
 
     init(_ name: OptimizerName, learningRate: Double? = nil) {
         self.name = name
@@ -73,6 +91,7 @@ struct OptimizerSettings: Sendable {
         if kfacDecay != nil { out.append("--kfac-decay") }
         if inverseInterval != nil { out.append("--inverse-interval") }
         if klClip != nil { out.append("--kl-clip") }
+        if solver != nil { out.append("--solver") }
         return out
     }
 
@@ -98,6 +117,8 @@ struct OptimizerSettings: Sendable {
         if centered == true { parts.append("centered") }
         if epsilonOutsideSquareRoot == true { parts.append("eps-outside-sqrt") }
         if let fisher { parts.append("fisher=\(fisher.rawValue)") }
+        parts += groups.map { "group \($0)" }
+        if let solver { parts.append("solver=\(solver.rawValue)") }
         return parts.isEmpty ? "defaults" : parts.joined(separator: " ")
     }
 
@@ -192,6 +213,7 @@ struct OptimizerSettings: Sendable {
         if let v = damping { o.damping = .fixed(S(v)) }
         if let v = stepLength { o.stepLength = S(v) }
         if let v = rho { o.curvatureDecay = S(v) }
+        if let v = solver { o.solver = v.solver }
         try o.validate()
         return o
     }

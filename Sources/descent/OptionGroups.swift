@@ -38,6 +38,15 @@ struct OptimizerOptions: ParsableArguments {
     var inverseInterval: Int?
     @Option(name: .customLong("kl-clip"), parsing: .unconditional, help: "K-FAC: KL clipping κ, ν = min(1, √(κ / (η² Σ⟨∇W, ΔW⟩))).")
     var klClip: Double?
+    @Option(name: .customLong("group"), parsing: .singleValue, help: ArgumentHelp("""
+        Per-group overrides, repeatable: NAME:key=value[,key=value]. NAME is a slice or group of the problem's \
+        parameters (weights, biases; mlp: layer1.weights, layer1.biases, …); keys lr, weight-decay and the \
+        optimizer's own (momentum, nesterov, beta1, beta2, eps, amsgrad, rho, centered, lr-decay, initial-accumulator). \
+        Parameters in no group keep the optimizer's settings. First-order optimizers only.
+        """, valueName: "NAME:key=value"))
+    var group: [String] = []
+    @Option(help: "Natural gradient: how (F + λI)x = ∇L is solved: auto (default) | cholesky | mixed (Float factor, Double refinement) | woodbury (low-rank curvature). A diagonal metric is always solved element-wise.")
+    var solver: NaturalSolverName?
 
     func settings(_ name: OptimizerName) -> OptimizerSettings {
         var s = OptimizerSettings(name, learningRate: learningRate)
@@ -56,6 +65,8 @@ struct OptimizerOptions: ParsableArguments {
         s.kfacDecay = kfacDecay
         s.inverseInterval = inverseInterval
         s.klClip = klClip
+        s.groups = group
+        s.solver = solver
         return s
     }
 }

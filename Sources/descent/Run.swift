@@ -13,7 +13,10 @@ struct Run: ParsableCommand {
             Data problems (linear, logistic, softmax, mlp) use synthetic data unless --data names a CSV file
             or a bundled set (breast-cancer, digits).
             --trace FILE writes CSV `step,loss,theta0,…`: row 0 at the start, one row per step, numbers that
-            read back bit-exactly.
+            read back bit-exactly. With --validation-split the columns validation_loss,validation_accuracy follow
+            the loss (empty on steps without an evaluation).
+            --group NAME:key=value[,key=value] (repeatable) overrides hyperparameters for a part of the parameters,
+            e.g. --optimizer adamw --weight-decay 0.1 --group biases:weight-decay=0.
             """)
 
     @Option(help: "The problem: \(ProblemName.allCases.map(\.rawValue).joined(separator: "|")).")
@@ -43,13 +46,16 @@ struct Run: ParsableCommand {
 
     func execute<S: BLASScalar>(_: S.Type) throws {
         KernelHint.printOnce()
+        if distributed.shardState, !optimizerOptions.group.isEmpty {
+            throw CLIError("--group cannot be combined with --shard-state (each rank steps a shard of θ, not the groups); drop --shard-state")
+        }
         if session.isActive(schedule: training.schedule) { return try executeSession(S.self) }
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
         try MemoryBudget.requireRun(S.self, dimension: problem.objective.dimension, steps: training.steps, trace: trace)
         let optimizer: any Optimizer<S>
         do {
-            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self)
+            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self, layout: problem.objective.parameterLayout)
         } catch let error as OptimizerError {
             throw CLIError("\(self.optimizer.rawValue): \(error)")
         }

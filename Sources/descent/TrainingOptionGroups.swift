@@ -117,7 +117,7 @@ enum ResumeArguments {
         }
         let storedGroups = groups(stored.isEmpty ? [] : stored.components(separatedBy: separator))
         for (name, values) in typed where !SessionOptions.perInvocation.contains(name) {
-            let match = storedGroups.first { $0.0 == name }
+            let match = storedGroups.first { $0.0 == name && $0.1 == values } ?? storedGroups.first { $0.0 == name }
             guard let match, match.1 == values else {
                 let given = ([name] + values).joined(separator: " ")
                 let saved = match.map { ([$0.0] + $0.1).joined(separator: " ") } ?? "not set"
@@ -191,7 +191,7 @@ extension Run {
 
         let optimizer: any Optimizer<S>
         do {
-            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self)
+            optimizer = try optimizerOptions.settings(self.optimizer).make(S.self, layout: objective.parameterLayout)
         } catch let error as OptimizerError {
             throw CLIError("\(self.optimizer.rawValue): \(error)")
         }

@@ -1,11 +1,11 @@
 import DescentLinearAlgebra
 import Testing
+import DescentTestSupport
 
 /// Each BLAS/LAPACK wrapper against a plain scalar reference computed in Double, in Float
 /// and Double; shape errors name the sizes.
 @Suite("BLAS and LAPACK wrappers")
 struct LinearAlgebraTests {
-    enum Precision: String, CaseIterable, Sendable { case float, double }
 
     struct Generator {
         var state: UInt64
@@ -23,7 +23,7 @@ struct LinearAlgebraTests {
         }
     }
 
-    static func tolerance<S: BLASScalar>(_: S.Type) -> Double { S.self == Double.self ? 1e-12 : 1e-5 }
+    static func tolerance<S: BLASScalar>(_ s: S.Type) -> Double { DescentTestSupport.tolerance(s) }
 
     /// ‖x − r‖∞ / max(‖r‖∞, 1): sums of k products lose accuracy relative to their terms.
     static func error<S: BLASScalar>(_ x: [S], _ r: [Double]) -> Double {
@@ -242,7 +242,7 @@ struct LinearAlgebraTests {
     }
 
     @Test(arguments: Precision.allCases) func rawColumnMajorCholesky(_ p: Precision) throws {
-        switch p { case .float: try Self.rawCholesky(Float.self); case .double: try Self.rawCholesky(Double.self) }
+        try Self.rawCholesky(p.scalarType)
     }
 
     @Test func openBLASDiagnosticsAndKernelHint() {
@@ -271,21 +271,21 @@ struct LinearAlgebraTests {
     }
 
     @Test(arguments: Precision.allCases) func level1Routines(_ p: Precision) throws {
-        switch p { case .float: try Self.level1(Float.self); case .double: try Self.level1(Double.self) }
+        try Self.level1(p.scalarType)
     }
     @Test(arguments: Precision.allCases) func gemvBothWays(_ p: Precision) throws {
-        switch p { case .float: try Self.gemv(Float.self); case .double: try Self.gemv(Double.self) }
+        try Self.gemv(p.scalarType)
     }
     @Test(arguments: Precision.allCases) func gemmAllTransposes(_ p: Precision) throws {
-        switch p { case .float: try Self.gemm(Float.self); case .double: try Self.gemm(Double.self) }
+        try Self.gemm(p.scalarType)
     }
     @Test(arguments: Precision.allCases) func syrkBothWays(_ p: Precision) throws {
-        switch p { case .float: try Self.syrk(Float.self); case .double: try Self.syrk(Double.self) }
+        try Self.syrk(p.scalarType)
     }
     @Test(arguments: Precision.allCases) func choleskyFactorAndSolve(_ p: Precision) throws {
-        switch p { case .float: try Self.cholesky(Float.self); case .double: try Self.cholesky(Double.self) }
+        try Self.cholesky(p.scalarType)
     }
     @Test(arguments: Precision.allCases) func matrixShapes(_ p: Precision) throws {
-        switch p { case .float: try Self.shapes(Float.self); case .double: try Self.shapes(Double.self) }
+        try Self.shapes(p.scalarType)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 struct CSVTests {
     func write(_ text: String) throws -> URL {
@@ -61,10 +62,7 @@ struct CSVTests {
 
     @Test("standardization uses the population std and leaves constant columns unscaled", arguments: Precision.allCases)
     func standardize(_ p: Precision) throws {
-        switch p {
-        case .float: try checkStandardize(Float.self)
-        case .double: try checkStandardize(Double.self)
-        }
+        try checkStandardize(p.scalarType)
     }
 }
 

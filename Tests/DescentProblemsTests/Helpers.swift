@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// Central finite differences of `f` at θ (Double), step h·max(1, |θⱼ|).
 func finiteDifferenceGradient(_ θ: [Double], h: Double = 1e-6, _ f: ([Double]) -> Double) -> [Double] {
@@ -13,23 +14,14 @@ func finiteDifferenceGradient(_ θ: [Double], h: Double = 1e-6, _ f: ([Double]) 
     }
 }
 
-/// max |a − b| / max(1, max |b|).
+/// max |a − b| / max(1, max |b|): the mixed measure of `DescentTestSupport.relativeError`.
 func relativeError<S: BinaryFloatingPoint>(_ a: [S], _ b: [S]) -> Double {
-    precondition(a.count == b.count, "relativeError: \(a.count) vs \(b.count)")
-    var num = 0.0, den = 1.0
-    for (x, y) in zip(a, b) {
-        num = max(num, abs(Double(x) - Double(y)))
-        den = max(den, abs(Double(y)))
-    }
-    return num / den
+    DescentTestSupport.relativeError(a, b, floor: 1)
 }
 
 func relativeError<S: BinaryFloatingPoint>(_ a: S, _ b: S) -> Double {
-    abs(Double(a) - Double(b)) / max(1, abs(Double(b)))
+    DescentTestSupport.relativeError(a, b, floor: 1)
 }
-
-/// The reference tolerance of the brief: 1e-12 for Double, 1e-5 for Float.
-func tolerance<S: BLASScalar>(_: S.Type) -> Double { S.self == Double.self ? 1e-12 : 1e-5 }
 
 /// A fixture file in Tests/Fixtures.
 func fixture(_ name: String) throws -> [String: Any] {
@@ -55,8 +47,3 @@ func randomVector(_ n: Int, seed: UInt64, scale: Double = 0.5) -> [Double] {
     return (0..<n).map { _ in scale * rng.nextNormal() }
 }
 
-/// Both precisions, for `@Test(arguments:)`.
-enum Precision: String, CaseIterable, Sendable, CustomStringConvertible {
-    case float, double
-    var description: String { rawValue }
-}

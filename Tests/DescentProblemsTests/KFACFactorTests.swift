@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// A plain scalar tanh perceptron in Double: the reference for K-FAC's factors.
 private struct ScalarNetwork {

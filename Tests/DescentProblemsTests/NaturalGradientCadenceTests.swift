@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// Issue 9's `--rho` bug: `minimize` supplies the curvature whenever the optimizer's cadence
 /// asks for it, so the moving average F̄ ← βF̄ + (1 − β)F is updated at every step.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// A Poisson GLM with the log link written in the test: μᵢ = exp(xᵢ·w + b), mean negative
 /// log-likelihood L = (1/m) Σ (μᵢ − yᵢ log μᵢ) (the log yᵢ! term dropped), θ = (w, b).

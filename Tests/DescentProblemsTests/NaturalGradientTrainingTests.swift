@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// `minimize` drives the natural gradient: it supplies the Fisher the options ask for, on the
 /// step's own minibatch, and reports losses for Levenberg–Marquardt damping.

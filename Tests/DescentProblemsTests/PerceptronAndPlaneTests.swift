@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 struct PerceptronTests {
     /// Perceptrons of every output kind and hidden activation on small seeded data.
@@ -64,10 +65,7 @@ struct PerceptronTests {
 
     @Test("per-sample gradients and output Jacobians agree with the batch gradient and the chain rule", arguments: Precision.allCases)
     func curvature(_ p: Precision) throws {
-        switch p {
-        case .float: try checkCurvature(Float.self)
-        case .double: try checkCurvature(Double.self)
-        }
+        try checkCurvature(p.scalarType)
     }
 
     @Test("perceptron output Jacobians match finite differences of the outputs (Double)")
@@ -200,9 +198,6 @@ struct PlaneObjectiveTests {
 
     @Test("plane functions agree across precisions", arguments: Precision.allCases)
     func precisions(_ p: Precision) throws {
-        switch p {
-        case .float: try checkFloat(Float.self)
-        case .double: try checkFloat(Double.self)
-        }
+        try checkFloat(p.scalarType)
     }
 }

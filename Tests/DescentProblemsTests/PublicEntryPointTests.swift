@@ -3,12 +3,12 @@ import DescentLinearAlgebra
 import DescentProblems
 import Foundation
 import Testing
+import DescentTestSupport
 
 /// The precondition sweep (issue 10, first contact): every public DescentProblems entry point that
 /// takes user-supplied sizes throws a named error instead of stopping the process; error messages
 /// reach `localizedDescription`.
 @Suite struct PublicEntryPointTests {
-    enum Precision: String, CaseIterable, Sendable { case float, double }
 
     func dimensionMismatch(_ body: () throws -> Void, expected: Int, found: Int) {
         #expect {
@@ -77,10 +77,7 @@ import Testing
     }
 
     @Test(arguments: Precision.allCases) func throwsInsteadOfStopping(_ p: Precision) throws {
-        switch p {
-        case .float: try check(Float.self)
-        case .double: try check(Double.self)
-        }
+        try check(p.scalarType)
     }
 
     /// CSV cells: a NUL byte inside a number, a value beyond Float, a long cell echoed in short.

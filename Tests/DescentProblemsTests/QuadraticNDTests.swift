@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// The N-dimensional ill-conditioned quadratic: N = 2 is the lecture's problem bit for bit; for
 /// any N the loss and gradient equal a plain reference with cᵢ = a²(b²/a²)^{i/(N−1)} by `pow`.
@@ -20,10 +21,7 @@ struct QuadraticNDTests {
                 #expect(nd.initialParameters(seed: 0) == plane.standardStart)
             }
         }
-        switch p {
-        case .float: try run(Float.self)
-        case .double: try run(Double.self)
-        }
+        try run(p.scalarType)
     }
 
     @Test("loss and gradient equal the plain reference, across block boundaries", arguments: [1, 7, 1000, (1 << 20) + 4099])

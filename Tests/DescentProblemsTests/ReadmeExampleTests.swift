@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// The README's "Train a model" example, verbatim, so the README cannot rot.
 @Suite("README example")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// The README's "Saving, resuming and controlling a run" example, verbatim.
 @Suite("README training-state example")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// Plain scalar references (Double loops, no BLAS) of the three regression models.
 enum Reference {
@@ -91,10 +92,7 @@ struct RegressionModelTests {
 
     @Test("regression losses and gradients match a plain scalar reference", arguments: Precision.allCases)
     func matchesReference(_ p: Precision) throws {
-        switch p {
-        case .float: try checkAgainstReference(Float.self)
-        case .double: try checkAgainstReference(Double.self)
-        }
+        try checkAgainstReference(p.scalarType)
     }
 
     @Test("regression gradients match central finite differences (Double)")
@@ -124,10 +122,7 @@ struct RegressionModelTests {
 
     @Test("per-sample gradients average to the batch gradient", arguments: Precision.allCases)
     func perSampleMean(_ p: Precision) throws {
-        switch p {
-        case .float: try checkPerSample(Float.self)
-        case .double: try checkPerSample(Double.self)
-        }
+        try checkPerSample(p.scalarType)
     }
 
     func checkJacobian<S: BLASScalar>(_: S.Type) throws {
@@ -164,10 +159,7 @@ struct RegressionModelTests {
 
     @Test("output Jacobians reproduce the linear predictor and the output distribution", arguments: Precision.allCases)
     func jacobians(_ p: Precision) throws {
-        switch p {
-        case .float: try checkJacobian(Float.self)
-        case .double: try checkJacobian(Double.self)
-        }
+        try checkJacobian(p.scalarType)
     }
 
     @Test("losses are stable for huge logits")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// Training state: T steps, save (through the binary bytes), restore, T more steps gives the same
 /// θ at every step, bit for bit, as 2T steps never interrupted — for every optimizer, with
@@ -97,10 +98,7 @@ struct ResumeTests {
                 }
             }
         }
-        switch p {
-        case .float: try run(Float.self)
-        case .double: try run(Double.self)
-        }
+        try run(p.scalarType)
     }
 
     /// Pausing several times, through files, is the same as pausing once.

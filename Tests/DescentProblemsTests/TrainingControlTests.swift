@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 /// The loop the user controls: a callback that changes the optimizer and θ, reduce-on-plateau
 /// (against a plain reference and PyTorch), early stopping with best-θ restore (against a plain
@@ -90,10 +91,7 @@ struct TrainingControlTests {
                 try o.validate()
             }
         }
-        switch p {
-        case .float: try run(Float.self)
-        case .double: try run(Double.self)
-        }
+        try run(p.scalarType)
     }
 
     @Test("early stopping stops after `patience` evaluations without improvement and restores θ_best", arguments: Precision.allCases)
@@ -122,10 +120,7 @@ struct TrainingControlTests {
             #expect(try result.finalLoss == model.loss(at: result.parameters))
             #expect(result.history.last!.validationLoss == bestRecord.validationLoss)
         }
-        switch p {
-        case .float: try run(Float.self)
-        case .double: try run(Double.self)
-        }
+        try run(p.scalarType)
     }
 
     /// The callback changes the optimizer (no exclusivity trap) and θ; the old signature still works.

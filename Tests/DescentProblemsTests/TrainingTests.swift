@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DescentProblems
+import DescentTestSupport
 
 struct TrainingTests {
     func checkReproducible<S: BLASScalar>(_: S.Type) throws {
@@ -27,10 +28,7 @@ struct TrainingTests {
 
     @Test("the same seed gives an identical history", arguments: Precision.allCases)
     func reproducible(_ p: Precision) throws {
-        switch p {
-        case .float: try checkReproducible(Float.self)
-        case .double: try checkReproducible(Double.self)
-        }
+        try checkReproducible(p.scalarType)
     }
 
     @Test("full-batch SGD on the quadratic follows θ ← θ − η∇L exactly")
@@ -70,8 +68,12 @@ struct TrainingTests {
     }
 
     @Test("minibatches cover every sample once per epoch, reproducibly")
-    func sampler() {
-        var s = MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
+    func sampler() throws {
+        #expect(throws: TrainingError.invalidOption(name: "batchSize", value: "0", requirement: "> 0")) {
+            try MinibatchSampler(sampleCount: 10, batchSize: 0, seed: 3)
+        }
+        #expect(throws: TrainingError.self) { try MinibatchSampler(sampleCount: 0, batchSize: 4, seed: 3) }
+        var s = try MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
         var epoch1 = [[Int]]()
         for _ in 0..<3 { epoch1.append(s.nextBatch()) }
         #expect(epoch1.map(\.count) == [4, 4, 2])
@@ -79,7 +81,7 @@ struct TrainingTests {
         let second = (0..<3).flatMap { _ in s.nextBatch() }
         #expect(second.sorted() == Array(0..<10))
         #expect(second != epoch1.flatMap { $0 })
-        var t = MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
+        var t = try MinibatchSampler(sampleCount: 10, batchSize: 4, seed: 3)
         #expect(t.nextBatch() == epoch1[0])
     }
 
@@ -123,10 +125,7 @@ struct TrainingTests {
 
     @Test("schedules give the documented learning rates", arguments: Precision.allCases)
     func schedules(_ p: Precision) throws {
-        switch p {
-        case .float: try checkSchedules(Float.self)
-        case .double: try checkSchedules(Double.self)
-        }
+        try checkSchedules(p.scalarType)
     }
 
     func checkClipping<S: BLASScalar>(_: S.Type) throws {
@@ -152,9 +151,6 @@ struct TrainingTests {
 
     @Test("clipping bounds the global norm", arguments: Precision.allCases)
     func clipping(_ p: Precision) throws {
-        switch p {
-        case .float: try checkClipping(Float.self)
-        case .double: try checkClipping(Double.self)
-        }
+        try checkClipping(p.scalarType)
     }
 }

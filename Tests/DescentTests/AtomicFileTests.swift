@@ -1,6 +1,7 @@
 import Descent
 import Foundation
 import Testing
+import DescentTestSupport
 
 /// AtomicFile: named temporaries, stale ones cleaned, failures leave the old file intact.
 @Suite struct AtomicFileTests {

@@ -2,6 +2,7 @@ import Descent
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// The binary checkpoint format: exact round trips for every optimizer (the natural gradient's
 /// matrices included), the size bound, old JSON checkpoints, and one clear error for a
@@ -51,7 +52,7 @@ struct BinaryCheckpointTests {
             for o in try Support.everyOptimizer(S.self) { try check(Self.stepped(o)) }
             for o in try Self.naturals(S.self) { try check(o) }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p.scalarType)
     }
 
     /// File size: the raw state plus at most 64 bytes of padding per array plus a small header.
@@ -66,7 +67,7 @@ struct BinaryCheckpointTests {
             // JSON, for comparison, is many times larger.
             #expect(try adam.checkpoint(format: .json).count > 2 * size)
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p.scalarType)
     }
 
     /// JSON checkpoints written before the format was versioned (no `version` field) still load.
@@ -85,7 +86,7 @@ struct BinaryCheckpointTests {
                 _ = try Adam<S>(checkpoint: JSONSerialization.data(withJSONObject: object))
             }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p.scalarType)
     }
 
     static func expect(_ error: CheckpointError, mentioning text: String, _ body: () throws -> Void,
@@ -141,7 +142,7 @@ struct BinaryCheckpointTests {
                 _ = try RMSProp<S>(checkpoint: data)
             }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p.scalarType)
     }
 
     /// Writing goes through a temporary file: a failed write leaves the old file as it was.

@@ -2,6 +2,7 @@ import Descent
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// Checkpoints: a restored optimizer continues bit-identically; a checkpoint of another
 /// optimizer, precision or parameter count, or a corrupt one, is refused with a clear error.
@@ -49,7 +50,7 @@ struct CheckpointTests {
                 try Self.roundTrip(o, throughFile: i % 2 == 1)
             }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p.scalarType)
     }
 
     /// Decoders for every kind, to cross-decode each checkpoint.
@@ -89,7 +90,7 @@ struct CheckpointTests {
                 }
             }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p.scalarType)
     }
 
     @Test func anotherPrecisionIsRefused() throws {
@@ -129,7 +130,7 @@ struct CheckpointTests {
         func run<S: BLASScalar>(_: S.Type) throws {
             for o in try Support.everyOptimizer(S.self) { try check(o) }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p.scalarType)
     }
 
     /// Edits one field of a checkpoint's optimizer object.
@@ -186,6 +187,6 @@ struct CheckpointTests {
             #expect(throws: (any Error).self) { _ = try Adam<S>(checkpoint: Self.edited(adam) { $0["m"] = "zero" }) }
             #expect(throws: (any Error).self) { _ = try Adam<S>(checkpoint: adam.prefix(adam.count / 2)) }
         }
-        try Support.withScalar(p, { try run(Float.self) }, { try run(Double.self) })
+        try run(p.scalarType)
     }
 }

@@ -1,6 +1,7 @@
 import Descent
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// Every optimizer drives a convex quadratic f(θ) = ½ Σ dᵢ (θᵢ − cᵢ)², dᵢ ∈ [0.5, 2], toward its
 /// minimum from a random start.

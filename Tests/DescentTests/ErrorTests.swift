@@ -2,6 +2,7 @@ import Descent
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// Every error path: a thrown error names the offending value, and a refused step leaves the
 /// parameters and the optimizer's checkpoint bytes exactly as they were.

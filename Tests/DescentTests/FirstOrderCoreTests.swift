@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Descent
 import DescentProblems
+import DescentTestSupport
 
 /// The shared first-order core: counters that cannot overflow, restored state that must be
 /// finite, the decoupled weight decay modifier, and the thread pool behind the fused pass.
@@ -282,5 +283,49 @@ struct FirstOrderCoreTests {
             }
             for await ok in group { #expect(ok) }
         }
+    }
+}
+
+/// `decimalDouble`: a Float hyperparameter stands for its shortest decimal form.
+@Suite struct DecimalHyperparameterTests {
+    /// Against Swift's own shortest round-trip printing (an independent algorithm): Floats written
+    /// as short decimals, and random bit patterns. In [1e-15, 1e15] — where the powers of ten are
+    /// exact in `Double`, and every hyperparameter in practice — the result is a decimal with as
+    /// few significant digits as the printed one (the printed one itself, or at an exact tie its
+    /// neighbour); everywhere it rounds back to the same Float.
+    @Test func equalsTheShortestDecimalSwiftPrints() {
+        var generator = SplitMix64(seed: 7)
+        var values: [Float] = [0.9, 0.99, 0.999, 0.95, 1e-8, 1e-3, 3e-4, 0.1, 0.01, 0.3, 1, 2, 10, 123456.7]
+        for _ in 0..<20_000 {
+            let bits = UInt32(truncatingIfNeeded: generator.next()) & 0x7FFF_FFFF
+            let f = Float(bitPattern: bits)
+            if f.isFinite && f != 0 { values.append(f) }
+        }
+        values += [1e-30, 3.4e38, .leastNormalMagnitude, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        var longer: [Float] = []
+        for f in values {
+            let ours = decimalDouble(f)
+            #expect(Float(ours) == f, "\(f): \(ours) does not round back")
+            guard f >= 1e-15 && f <= 1e15 else { continue }
+            if Self.significantDigits("\(ours)") > Self.significantDigits("\(f)") { longer.append(f) }
+        }
+        #expect(longer.isEmpty, "\(longer.count) longer than the printed decimal, e.g. \(longer.prefix(5))")
+        #expect(decimalDouble(Float(0.99)) == 0.99 && decimalDouble(Float(0.999)) == 0.999)
+        #expect(decimalDouble(Float(1e-8)) == 1e-8 && decimalDouble(Float(3e-4)) == 3e-4)
+    }
+
+    /// Significant digits of a printed number: "0.0012300" → 3, "1.5e-07" → 2.
+    static func significantDigits(_ text: String) -> Int {
+        let mantissa = text.split(whereSeparator: { $0 == "e" || $0 == "E" }).first.map(String.init) ?? text
+        let digits = mantissa.filter(\.isNumber).drop { $0 == "0" }
+        return digits.reversed().drop { $0 == "0" }.count
+    }
+
+    @Test func doubleIsItselfAndSpecialValuesPassThrough() {
+        for d in [0.99, 1e-300, -0.5, 0.0] { #expect(decimalDouble(d) == d) }
+        #expect(decimalDouble(Float.infinity) == .infinity)
+        #expect(decimalDouble(Float.nan).isNaN)
+        #expect(decimalDouble(Float(0)) == 0)
+        #expect(1 - decimalDouble(Float(0.99)) == 1 - 0.99)
     }
 }

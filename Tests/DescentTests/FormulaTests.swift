@@ -1,6 +1,7 @@
 import Descent
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// Every optimizer and every option against ``ScalarReference``: several steps on random data,
 /// compared after each step, in Float (≤ 1e-5) and Double (≤ 1e-12). A large n runs every kernel

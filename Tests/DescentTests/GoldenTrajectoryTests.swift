@@ -1,6 +1,7 @@
 import Descent
 import Foundation
 import Testing
+import DescentTestSupport
 
 /// PyTorch's recorded trajectories (`Tests/Fixtures/torch_optim.json`, written by
 /// `scripts/reference/torch_optim.py`: torch float64 and float32, single-tensor
@@ -184,17 +185,34 @@ struct GoldenTrajectoryTests {
         #expect(exact.count == 27, "\(exact.count) cases held to bit-for-bit equality")
     }
 
-    /// Float against torch's float32 run on its own float32 gradients: within 1e-5 relative.
-    /// Not bit for bit: Descent's Float optimizer holds its hyperparameters as Float (ρ = 0.99
-    /// becomes 0.9900000095), so 1 − ρ and the bias corrections start from another value than
-    /// torch's Python doubles (docs/optimizers.md gives the measured ulp distances).
+    /// Float against torch's float32 run on its own float32 gradients: at every step t,
+    /// max |θ_t − θ_t(torch)| ≤ 2t ulp of ‖θ_t(torch)‖∞ — at most 2 ulp per step, as the
+    /// Float hyperparameters enter the scalars derived in Double as the decimals they were
+    /// written as (`decimalDouble`), the way torch derives them from Python floats. Measured
+    /// worst: 3 ulp after 2 steps (RMSProp with momentum); most cases are bit for bit.
     @Test(arguments: fixture.floatCases) func followsPyTorchFloat32(_ c: Case) throws {
         let ours = try Self.run(c, as: Float.self)
         for (t, (x, r)) in zip(ours, c.trajectory).enumerated() {
-            let err = Support.relativeError(x, r)
-            #expect(err <= 1e-5, "\(c.name) θ_\(t): relative error \(err)")
-            if err > 1e-5 { break }
+            let reference = r.map { Float($0) }
+            let unit = Double((reference.map { Swift.abs($0) }.max() ?? 0).ulp)
+            let distance = zip(x, reference).map { Swift.abs(Double($0) - Double($1)) }.max() ?? 0
+            let bound = 2 * Double(t) * unit
+            #expect(distance <= bound, "\(c.name) θ_\(t): \(distance / unit) ulp of ‖θ‖∞ from torch (allowed \(2 * t))")
+            if distance > bound { break }
         }
+    }
+
+    /// How many Float cases equal torch's float32 trajectory bit for bit (all but the Momentum
+    /// velocity form, Adam's one-division denominator and a few last-bit cases): a regression in
+    /// the derived scalars would show here first.
+    @Test func mostFloatCasesAreBitForBit() throws {
+        var exact = 0
+        for c in Self.fixture.floatCases {
+            let ours = try Self.run(c, as: Float.self)
+            if zip(ours, c.trajectory).allSatisfy({ zip($0, $1).allSatisfy { $0.bitPattern == Float($1).bitPattern } }) { exact += 1 }
+        }
+        #expect(exact >= 30, "\(exact) of \(Self.fixture.floatCases.count) Float cases bit for bit")
+        print("Float cases bit for bit with torch float32: \(exact) of \(Self.fixture.floatCases.count)")
     }
 
     /// Float follows the float64 path as well: the recorded gradients do not depend on our

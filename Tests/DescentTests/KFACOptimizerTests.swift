@@ -2,6 +2,7 @@ import Descent
 import Foundation
 import Testing
 import DescentProblems
+import DescentTestSupport
 
 /// Plain Double references of K-FAC's block algebra.
 enum KFACReference {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Descent
+import DescentTestSupport
 
 /// The mixed-precision dense solver: Float factor, Double refinement (LAPACK's dsposv scheme).
 @Suite struct NaturalGradientMixedPrecisionTests {

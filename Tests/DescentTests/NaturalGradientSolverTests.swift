@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Descent
+import DescentTestSupport
 
 /// Curvature forms, the two solvers, the constrained step and the damping retries, each
 /// against the plain scalar references of NaturalGradientTestSupport.swift.

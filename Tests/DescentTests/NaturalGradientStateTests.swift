@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Descent
+import DescentTestSupport
 
 /// Levenberg–Marquardt damping, checkpoints and bad input.
 @Suite struct NaturalGradientStateTests {

@@ -1,19 +1,13 @@
 import Foundation
 import Testing
 @testable import Descent
+import DescentProblems
+import DescentTestSupport
 
 // Plain scalar references for the natural-gradient tests, all in Double, written without BLAS.
 
-/// Relative tolerance against a Double scalar reference: 1e-12 for Double, 1e-5 for Float.
-func ngTolerance<S: BLASScalar>(_: S.Type) -> Double { S.self == Double.self ? 1e-12 : 1e-5 }
-
-/// max|a − b| / max(max|b|, tiny).
-func relativeError(_ a: [Double], _ b: [Double]) -> Double {
-    precondition(a.count == b.count)
-    let scale = b.map { abs($0) }.max() ?? 0
-    let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-    return diff / max(scale, 1e-300)
-}
+/// Relative tolerance against a Double scalar reference (`DescentTestSupport.tolerance`).
+func ngTolerance<S: BLASScalar>(_ s: S.Type) -> Double { tolerance(s) }
 
 func doubles<S: BLASScalar>(_ x: [S]) -> [Double] { x.map { Double($0) } }
 
@@ -107,19 +101,9 @@ func referenceCategoricalFisher(_ j: [[Double]], _ p: [[Double]]) -> [[Double]] 
 
 // MARK: - Random problems
 
-/// SplitMix64: a seeded, platform-independent generator.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) * 2 - 1 }
-}
+/// The library's SplitMix64 (its `uniform()` in [−1, 1) from DescentTestSupport): the same stream
+/// the tests' own copy of the generator gave.
+typealias SeededGenerator = SplitMix64
 
 func randomMatrix<S: BLASScalar>(_ rows: Int, _ columns: Int, _ rng: inout SeededGenerator) -> Matrix<S> {
     try! Matrix(rows: rows, columns: columns, elements: (0..<rows * columns).map { _ in S(rng.uniform()) })

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Descent
+import DescentTestSupport
 
 /// The lecture's examples and the regression problems.
 @Suite struct NaturalGradientTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Descent
+import DescentTestSupport
 
 /// Issue 8's crash fixes: a failed step changes nothing (checkpoint bytes compared), restored
 /// states are checked against their sizes, counters and values, the damping retries terminate.

@@ -2,53 +2,17 @@ import Descent
 import DescentProblems
 import Foundation
 import Testing
+import DescentTestSupport
 
-/// Shared helpers of the first-order optimizer tests.
+/// Shared helpers of the first-order optimizer tests; the generic ones come from
+/// `DescentTestSupport` (written once for every test target).
 enum OptimizerTestSupport {
-    /// The two precisions every generic test runs in.
-    enum Precision: String, CaseIterable, Sendable, CustomTestStringConvertible {
-        case float, double
-        var testDescription: String { rawValue }
-    }
-
-    /// The two precisions every generic test runs in, as Swift Testing arguments: a test takes
-    /// `any BLASScalar.Type` and passes it to a generic function, which opens it.
-    static let precisions: [any BLASScalar.Type] = [Float.self, Double.self]
-
-    /// Relative tolerance against a scalar reference computed in Double.
-    static func tolerance<S: BLASScalar>(_: S.Type) -> Double { S.self == Double.self ? 1e-12 : 1e-5 }
-
+    typealias Precision = DescentTestSupport.Precision
+    static var precisions: [any BLASScalar.Type] { DescentTestSupport.precisions }
+    static func tolerance<S: BLASScalar>(_ s: S.Type) -> Double { DescentTestSupport.tolerance(s) }
     /// Normwise relative error ‖x − r‖∞ / ‖r‖∞ (0 when both are zero).
-    static func relativeError<S: BLASScalar>(_ x: [S], _ r: [Double]) -> Double {
-        precondition(x.count == r.count)
-        var num = 0.0, den = 0.0
-        for i in r.indices {
-            let d = abs(Double(x[i]) - r[i])
-            num = Swift.max(num, d.isNaN ? .infinity : d)
-            den = Swift.max(den, abs(r[i]))
-        }
-        return num == 0 ? 0 : num / den
-    }
-
-    /// Bitwise equality (NaN-safe, distinguishes ±0).
-    static func bitIdentical<S: BLASScalar>(_ a: [S], _ b: [S]) -> Bool {
-        a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern }
-    }
-}
-
-/// The tests' generator is the library's `SplitMix64` (DescentProblems), written once.
-extension SplitMix64 {
-    /// n values uniform in [−scale, scale], rounded to S.
-    mutating func vector<S: BLASScalar>(_ n: Int, scale: Double = 1, as _: S.Type = S.self) -> [S] {
-        (0..<n).map { _ in S(Double.random(in: -scale...scale, using: &self)) }
-    }
-}
-
-extension BLASScalar {
-    var bitPattern: UInt64 {
-        if let f = self as? Float { return UInt64(f.bitPattern) }
-        return (self as! Double).bitPattern
-    }
+    static func relativeError<S: BLASScalar>(_ x: [S], _ r: [Double]) -> Double { DescentTestSupport.relativeError(x, r) }
+    static func bitIdentical<S: BLASScalar>(_ a: [S], _ b: [S]) -> Bool { DescentTestSupport.bitIdentical(a, b) }
 }
 
 extension OptimizerTestSupport {
@@ -71,14 +35,6 @@ extension OptimizerTestSupport {
             try AdamW<S>(),
             try AdamW<S>(learningRate: 0.01, beta2: 0.9, weightDecay: 0.1, amsgrad: true, maximize: true),
         ]
-    }
-
-    /// Runs `body` for Float or Double.
-    static func withScalar(_ p: Precision, _ floatBody: () throws -> Void, _ doubleBody: () throws -> Void) rethrows {
-        switch p {
-        case .float: try floatBody()
-        case .double: try doubleBody()
-        }
     }
 
     /// The checkpoint's JSON object, for comparisons that ignore one counter.

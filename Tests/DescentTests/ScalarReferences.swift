@@ -1,5 +1,6 @@
 import Descent
 import Foundation
+import DescentTestSupport
 
 /// Plain scalar implementations of each optimizer's formula, in Double, written from the doc
 /// comments (one element at a time, no BLAS, no fusion) to check the kernels against.

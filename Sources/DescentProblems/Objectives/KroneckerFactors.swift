@@ -16,6 +16,20 @@ public func kroneckerSampleGenerator(seed: UInt64, step: Int, index: Int) -> Spl
     return SplitMix64(seed: c.next())
 }
 
+extension Objective {
+    /// The default: ``lossAndGradient(at:batch:gradient:)``, then
+    /// ``kroneckerFactors(at:batch:fisher:step:seed:)`` into `factors` (empty for none).
+    /// - Complexity: the two calls'.
+    @inlinable
+    public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                                step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
+                                                factors: inout [KroneckerBlock<Scalar>]) -> Scalar {
+        let loss = lossAndGradient(at: θ, batch: batch, gradient: gradient)
+        factors = kroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed) ?? []
+        return loss
+    }
+}
+
 extension MultilayerPerceptron {
     /// K-FAC's factors for every layer l (input ā = [aˡ⁻¹; 1], pre-activation zˡ):
     ///
@@ -36,93 +50,159 @@ extension MultilayerPerceptron {
     @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
+        var blocks: [KroneckerBlock<Scalar>] = []
+        writeKroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed, into: &blocks)
+        return blocks
+    }
+
+    /// ``kroneckerFactors(at:batch:fisher:step:seed:)`` written into `blocks` (reused when they
+    /// have this network's layout).
+    @inlinable
+    func writeKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                               step: Int, seed: UInt64, into blocks: inout [KroneckerBlock<Scalar>]) {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
-        let rows = batchCount(batch, sampleCount: sampleCount), k = outputCount, depth = layerCount
-        var blocks: [KroneckerBlock<Scalar>] = (1...depth).map { l in
+        let rows = batchCount(batch, sampleCount: sampleCount)
+        prepareKroneckerBlocks(&blocks)
+        let t = θ.baseAddress!
+        withBatchRows(data.features, batch) { x, _ in
+            withWorkspace(rows: rows) { acts, deltas in
+                forward(x, rows: rows, θ: t, acts: acts)
+                accumulateKroneckerFactors(x, rows: rows, batch: batch, θ: t, acts: acts, deltas: deltas, fisher: fisher,
+                                           step: step, seed: seed, into: &blocks)
+            }
+        }
+    }
+
+    /// ``lossAndGradient(at:batch:gradient:)`` and ``kroneckerFactors(at:batch:fisher:step:seed:)``
+    /// from one forward pass, bit for bit the two calls' results; the factors are written into
+    /// `factors`, reused without allocating when it already has this network's layout.
+    /// - Complexity: one forward pass, the gradient's backward pass, and the factors' passes
+    ///   (see ``kroneckerFactors(at:batch:fisher:step:seed:)``).
+    @inlinable
+    public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                                step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
+                                                factors: inout [KroneckerBlock<Scalar>]) -> Scalar {
+        precondition(θ.count == dimension && gradient.count == dimension, "mlp: θ and gradient need \(dimension) elements")
+        let rows = batchCount(batch, sampleCount: sampleCount)
+        prepareKroneckerBlocks(&factors)
+        let t = θ.baseAddress!, g = gradient.baseAddress!
+        return withBatchRows(data.features, batch) { x, _ in
+            withWorkspace(rows: rows) { acts, deltas in
+                forward(x, rows: rows, θ: t, acts: acts)
+                let loss = backwardGradient(x, rows: rows, batch: batch, θ: t, acts: acts, deltas: deltas, gradient: g)
+                accumulateKroneckerFactors(x, rows: rows, batch: batch, θ: t, acts: acts, deltas: deltas, fisher: fisher,
+                                           step: step, seed: seed, into: &factors)
+                return loss
+            }
+        }
+    }
+
+    /// Gives `blocks` this network's layout (one block per layer), keeping its buffers when the
+    /// layout is already right (no allocation then).
+    @inlinable
+    func prepareKroneckerBlocks(_ blocks: inout [KroneckerBlock<Scalar>]) {
+        let depth = layerCount
+        let fits = blocks.count == depth && blocks.indices.allSatisfy { l in
+            blocks[l].parameterOffset == offsets[l] && blocks[l].outputs == layerSizes[l + 1] && blocks[l].inputs == layerSizes[l] + 1
+                && blocks[l].activations.count == blocks[l].inputs * blocks[l].inputs
+                && blocks[l].preactivationGradients.count == blocks[l].outputs * blocks[l].outputs
+        }
+        if fits { return }
+        blocks = (1...depth).map { l in
             let o = layerSizes[l], i = layerSizes[l - 1] + 1
             return KroneckerBlock(parameterOffset: offsets[l - 1], outputs: o, inputs: i,
                                   activations: Array(repeating: 0, count: i * i),
                                   preactivationGradients: Array(repeating: 0, count: o * o))
         }
-        let t = θ.baseAddress!
+    }
+
+    /// After ``forward(_:rows:θ:acts:)``: overwrites the blocks' A_l and G_l (both triangles)
+    /// with the factors of the batch (see ``kroneckerFactors(at:batch:fisher:step:seed:)``);
+    /// `deltas` is scratch. A_l = ĀᵀĀ/m is formed without packing Ā = [input | 1]: `syrk` on
+    /// the input for the d × d part, the column means for the bias row, 1 in the corner.
+    @inlinable
+    func accumulateKroneckerFactors(_ x: UnsafePointer<Scalar>, rows: Int, batch: UnsafeBufferPointer<Int>?, θ t: UnsafePointer<Scalar>,
+                                    acts: [UnsafeMutablePointer<Scalar>], deltas: [UnsafeMutablePointer<Scalar>],
+                                    fisher: FisherKind, step: Int, seed: UInt64, into blocks: inout [KroneckerBlock<Scalar>]) {
+        let k = outputCount, depth = layerCount
         let inv = 1 / Scalar(rows)
-        let widest = (layerSizes.dropLast().max() ?? 0) + 1
-        withBatchRows(data.features, batch) { x, _ in
-            withWorkspace(rows: rows) { acts, deltas in
-                forward(x, rows: rows, θ: t, acts: acts)
-                // A_l = ĀᵀĀ/m with Ā = [input | 1].
-                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: rows * widest) { buffer in
-                    let aug = buffer.baseAddress!
-                    for l in 1...depth {
-                        let d = layerSizes[l - 1], i = d + 1
-                        let input: UnsafePointer<Scalar> = l == 1 ? x : UnsafePointer(acts[l - 2])
-                        for r in 0..<rows {
-                            if d > 0 { (aug + r * i).update(from: input + r * d, count: d) }
-                            aug[r * i + d] = 1
+        for l in 1...depth {
+            let d = layerSizes[l - 1], i = d + 1
+            let input: UnsafePointer<Scalar> = l == 1 ? x : UnsafePointer(acts[l - 2])
+            blocks[l - 1].activations.withUnsafeMutableBufferPointer { cb in
+                let c = cb.baseAddress!
+                if d > 0 {
+                    Scalar.syrk(triangle: .upper, transpose: .transpose, n: d, k: rows, alpha: inv, a: input, lda: d,
+                                beta: 0, c: c, ldc: i)
+                    // The bias column: the input's column means, accumulated row by row.
+                    for j in 0..<d { c[j * i + d] = 0 }
+                    for r in 0..<rows {
+                        let row = input + r * d
+                        for j in 0..<d { c[j * i + d] += row[j] }
+                    }
+                    for j in 0..<d { c[j * i + d] *= inv }
+                }
+                c[d * i + d] = 1
+            }
+        }
+        // G_l = Σ over the sets of output seeds in deltas[L − 1] of ΔˡᵀΔˡ/m.
+        for l in 1...depth {
+            blocks[l - 1].preactivationGradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        let top = deltas[depth - 1], z = UnsafePointer(acts[depth - 1])
+        func accumulate() {
+            backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
+            for l in 1...depth {
+                let o = layerSizes[l]
+                blocks[l - 1].preactivationGradients.withUnsafeMutableBufferPointer { c in
+                    Scalar.syrk(triangle: .upper, transpose: .transpose, n: o, k: rows, alpha: inv, a: deltas[l - 1], lda: o,
+                                beta: 1, c: c.baseAddress!, ldc: o)
+                }
+            }
+        }
+        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: k) { pb in
+            let p = pb.baseAddress!
+            switch fisher {
+            case .empirical:
+                _ = outputLoss(z, rows: rows, batch: batch, delta: top, scale: 1)
+                accumulate()
+            case .sampled:
+                for r in 0..<rows {
+                    var rng = kroneckerSampleGenerator(seed: seed, step: step, index: sampleIndex(batch, r))
+                    switch outputLayer {
+                    case .linear:
+                        top[r] = Scalar(-rng.nextNormal())
+                    case .sigmoid:
+                        let q = sigmoid(z[r])
+                        top[r] = q - (rng.nextUniform() < Double(q) ? 1 : 0)
+                    case .softmax:
+                        Self.probabilities(z + r * k, count: k, into: p)
+                        let u = rng.nextUniform()
+                        var label = k - 1, cumulative = 0.0
+                        for c in 0..<k {
+                            cumulative += Double(p[c])
+                            if u < cumulative { label = c; break }
                         }
-                        blocks[l - 1].activations.withUnsafeMutableBufferPointer { c in
-                            Scalar.syrk(triangle: .upper, transpose: .transpose, n: i, k: rows, alpha: inv, a: aug, lda: i,
-                                        beta: 0, c: c.baseAddress!, ldc: i)
-                        }
+                        for c in 0..<k { top[r * k + c] = p[c] - (c == label ? 1 : 0) }
                     }
                 }
-                // G_l += ΔˡᵀΔˡ/m for each set of output seeds in deltas[L − 1].
-                let top = deltas[depth - 1], z = UnsafePointer(acts[depth - 1])
-                func accumulate() {
-                    backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
-                    for l in 1...depth {
-                        let o = layerSizes[l]
-                        blocks[l - 1].preactivationGradients.withUnsafeMutableBufferPointer { c in
-                            Scalar.syrk(triangle: .upper, transpose: .transpose, n: o, k: rows, alpha: inv, a: deltas[l - 1], lda: o,
-                                        beta: 1, c: c.baseAddress!, ldc: o)
-                        }
-                    }
-                }
-                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: k) { pb in
-                    let p = pb.baseAddress!
-                    switch fisher {
-                    case .empirical:
-                        _ = outputLoss(z, rows: rows, batch: batch, delta: top, scale: 1)
-                        accumulate()
-                    case .sampled:
+                accumulate()
+            case .exact:
+                switch outputLayer {
+                case .linear:
+                    for r in 0..<rows { top[r] = 1 }
+                    accumulate()
+                case .sigmoid:
+                    for r in 0..<rows { let q = sigmoid(z[r]); top[r] = (q * (1 - q)).squareRoot() }
+                    accumulate()
+                case .softmax:
+                    for s in 0..<k {
                         for r in 0..<rows {
-                            var rng = kroneckerSampleGenerator(seed: seed, step: step, index: sampleIndex(batch, r))
-                            switch outputLayer {
-                            case .linear:
-                                top[r] = Scalar(-rng.nextNormal())
-                            case .sigmoid:
-                                let q = sigmoid(z[r])
-                                top[r] = q - (rng.nextUniform() < Double(q) ? 1 : 0)
-                            case .softmax:
-                                Self.probabilities(z + r * k, count: k, into: p)
-                                let u = rng.nextUniform()
-                                var label = k - 1, cumulative = 0.0
-                                for c in 0..<k {
-                                    cumulative += Double(p[c])
-                                    if u < cumulative { label = c; break }
-                                }
-                                for c in 0..<k { top[r * k + c] = p[c] - (c == label ? 1 : 0) }
-                            }
+                            Self.probabilities(z + r * k, count: k, into: p)
+                            let root = p[s].squareRoot()
+                            for c in 0..<k { top[r * k + c] = root * ((c == s ? 1 : 0) - p[c]) }
                         }
                         accumulate()
-                    case .exact:
-                        switch outputLayer {
-                        case .linear:
-                            for r in 0..<rows { top[r] = 1 }
-                            accumulate()
-                        case .sigmoid:
-                            for r in 0..<rows { let q = sigmoid(z[r]); top[r] = (q * (1 - q)).squareRoot() }
-                            accumulate()
-                        case .softmax:
-                            for s in 0..<k {
-                                for r in 0..<rows {
-                                    Self.probabilities(z + r * k, count: k, into: p)
-                                    let root = p[s].squareRoot()
-                                    for c in 0..<k { top[r * k + c] = root * ((c == s ? 1 : 0) - p[c]) }
-                                }
-                                accumulate()
-                            }
-                        }
                     }
                 }
             }
@@ -132,7 +212,6 @@ extension MultilayerPerceptron {
             blocks[l].activations.withUnsafeMutableBufferPointer { Self.mirrorUpper($0.baseAddress!, order: i) }
             blocks[l].preactivationGradients.withUnsafeMutableBufferPointer { Self.mirrorUpper($0.baseAddress!, order: o) }
         }
-        return blocks
     }
 
     /// p = softmax(z) of one row of K logits (max-shifted). - Complexity: O(K).
@@ -165,6 +244,19 @@ extension LinearRegression {
         guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .linear) else { return nil }
         return net.kroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed)
     }
+
+    /// ``lossAndGradient(at:batch:gradient:)`` (its own, with the L2 term) and the one-layer
+    /// network's factors written into `factors` (reused when they have its layout).
+    /// - Complexity: the two evaluations'.
+    @inlinable
+    public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                                step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
+                                                factors: inout [KroneckerBlock<Scalar>]) -> Scalar {
+        let loss = lossAndGradient(at: θ, batch: batch, gradient: gradient)
+        guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .linear) else { factors = []; return loss }
+        net.writeKroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed, into: &factors)
+        return loss
+    }
 }
 
 extension LogisticRegression {
@@ -177,6 +269,19 @@ extension LogisticRegression {
         guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .sigmoid) else { return nil }
         return net.kroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed)
     }
+
+    /// ``lossAndGradient(at:batch:gradient:)`` (its own, with the L2 term) and the one-layer
+    /// network's factors written into `factors` (reused when they have its layout).
+    /// - Complexity: the two evaluations'.
+    @inlinable
+    public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                                step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
+                                                factors: inout [KroneckerBlock<Scalar>]) -> Scalar {
+        let loss = lossAndGradient(at: θ, batch: batch, gradient: gradient)
+        guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .sigmoid) else { factors = []; return loss }
+        net.writeKroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed, into: &factors)
+        return loss
+    }
 }
 
 extension SoftmaxRegression {
@@ -188,5 +293,18 @@ extension SoftmaxRegression {
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
         guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .softmax, classCount: classCount) else { return nil }
         return net.kroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed)
+    }
+
+    /// ``lossAndGradient(at:batch:gradient:)`` (its own, with the L2 term) and the one-layer
+    /// network's factors written into `factors` (reused when they have its layout).
+    /// - Complexity: the two evaluations'.
+    @inlinable
+    public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                                step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
+                                                factors: inout [KroneckerBlock<Scalar>]) -> Scalar {
+        let loss = lossAndGradient(at: θ, batch: batch, gradient: gradient)
+        guard let net = try? MultilayerPerceptron(data: data, hiddenLayers: [], outputLayer: .softmax, classCount: classCount) else { factors = []; return loss }
+        net.writeKroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed, into: &factors)
+        return loss
     }
 }

@@ -23,6 +23,9 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
 
     public var name: String { "linear" }
     public var dimension: Int { data.featureCount + 1 }
+
+    /// `weights` = θ[0..<d], `biases` = the intercept θ[d].
+    public var parameterLayout: ParameterLayout { .weightsThenIntercept(features: data.featureCount) }
     public var sampleCount: Int { data.sampleCount }
     public func initialParameters(seed: UInt64) -> [Scalar] { Array(repeating: 0, count: dimension) }
 

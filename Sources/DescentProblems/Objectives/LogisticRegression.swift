@@ -28,6 +28,9 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
 
     public var name: String { "logistic" }
     public var dimension: Int { data.featureCount + 1 }
+
+    /// `weights` = θ[0..<d], `biases` = the intercept θ[d].
+    public var parameterLayout: ParameterLayout { .weightsThenIntercept(features: data.featureCount) }
     public var sampleCount: Int { data.sampleCount }
     public func initialParameters(seed: UInt64) -> [Scalar] { Array(repeating: 0, count: dimension) }
 

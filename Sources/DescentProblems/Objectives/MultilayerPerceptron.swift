@@ -1,3 +1,8 @@
+import Foundation
+
+/// tanh in single precision (libm's `tanhf`).
+@inlinable func floatTanh(_ x: Float) -> Float { Foundation.tanhf(x) }
+
 /// The activation of the perceptron's hidden units.
 public enum HiddenActivation: String, Sendable, Codable, CaseIterable {
     /// σ(z) = 1/(1 + e^{−z}), σ' = σ(1 − σ).
@@ -92,6 +97,18 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
 
     public var name: String { "mlp" }
     public var dimension: Int { offsets.last! }
+
+    /// Per layer l = 1, 2, …: `layerl.weights` (Wˡ, one run per unit) and `layerl.biases` (bˡ),
+    /// and the groups `weights` (every Wˡ) and `biases` (every bˡ).
+    public var parameterLayout: ParameterLayout {
+        var slices: [ParameterLayout.Slice] = []
+        for l in 1..<layerSizes.count {
+            let block = ParameterLayout.rowBlocks(rows: layerSizes[l], weightsPerRow: layerSizes[l - 1], offset: offsets[l - 1],
+                                                  count: dimension, weights: "layer\(l).weights", biases: "layer\(l).biases")
+            slices += block.slices
+        }
+        return .withAggregates(count: dimension, slices: slices)
+    }
     public var sampleCount: Int { data.sampleCount }
     /// K, the number of outputs.
     public var outputCount: Int { layerSizes.last! }
@@ -146,7 +163,14 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
                 let count = rows * outW
                 switch hiddenActivation {
                 case .sigmoid: for i in 0..<count { z[i] = sigmoid(z[i]) }
-                case .tanh: for i in 0..<count { z[i] = scalarTanh(z[i]) }
+                case .tanh:
+                    // Float: libm's single-precision tanhf (the Double tanh and two conversions cost ~2×).
+                    if Scalar.self == Float.self {
+                        let zf = UnsafeMutableRawPointer(z).assumingMemoryBound(to: Float.self)
+                        for i in 0..<count { zf[i] = floatTanh(zf[i]) }
+                    } else {
+                        for i in 0..<count { z[i] = scalarTanh(z[i]) }
+                    }
                 }
             }
         }
@@ -226,26 +250,36 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         return withBatchRows(data.features, batch) { x, _ in
             withWorkspace(rows: rows) { acts, deltas in
                 forward(x, rows: rows, θ: t, acts: acts)
-                let scale = 1 / Scalar(rows)
-                let total = outputLoss(acts[layerCount - 1], rows: rows, batch: batch, delta: deltas[layerCount - 1], scale: scale)
-                backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
-                for l in 1...layerCount {
-                    let inW = layerSizes[l - 1], outW = layerSizes[l]
-                    let gw = g + offsets[l - 1], delta = deltas[l - 1]
-                    let input: UnsafePointer<Scalar> = l == 1 ? x : UnsafePointer(acts[l - 2])
-                    if inW > 0 {
-                        Scalar.gemm(transposeA: .transpose, transposeB: .none, m: outW, n: inW, k: rows, alpha: 1, a: delta, lda: outW,
-                                    b: input, ldb: inW, beta: 0, c: gw, ldc: inW + 1)
-                    }
-                    for o in 0..<outW {
-                        var s: Scalar = 0
-                        for i in 0..<rows { s += delta[i * outW + o] }
-                        gw[o * (inW + 1) + inW] = s
-                    }
-                }
-                return total * scale
+                return backwardGradient(x, rows: rows, batch: batch, θ: t, acts: acts, deltas: deltas, gradient: g)
             }
         }
+    }
+
+    /// After ``forward(_:rows:θ:acts:)``: the mean loss over the batch, with ∇L_B written into
+    /// `g` by backpropagation (Δ^L = ∂ℓ/∂z^L / |B|, ∇[Wˡ | bˡ] = Δˡᵀ[Aˡ⁻¹ | 1]).
+    /// - Complexity: two gemm per layer (three with the input delta).
+    @inlinable
+    func backwardGradient(_ x: UnsafePointer<Scalar>, rows: Int, batch: UnsafeBufferPointer<Int>?, θ t: UnsafePointer<Scalar>,
+                          acts: [UnsafeMutablePointer<Scalar>], deltas: [UnsafeMutablePointer<Scalar>],
+                          gradient g: UnsafeMutablePointer<Scalar>) -> Scalar {
+        let scale = 1 / Scalar(rows)
+        let total = outputLoss(acts[layerCount - 1], rows: rows, batch: batch, delta: deltas[layerCount - 1], scale: scale)
+        backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
+        for l in 1...layerCount {
+            let inW = layerSizes[l - 1], outW = layerSizes[l]
+            let gw = g + offsets[l - 1], delta = deltas[l - 1]
+            let input: UnsafePointer<Scalar> = l == 1 ? x : UnsafePointer(acts[l - 2])
+            if inW > 0 {
+                Scalar.gemm(transposeA: .transpose, transposeB: .none, m: outW, n: inW, k: rows, alpha: 1, a: delta, lda: outW,
+                            b: input, ldb: inW, beta: 0, c: gw, ldc: inW + 1)
+            }
+            for o in 0..<outW {
+                var s: Scalar = 0
+                for i in 0..<rows { s += delta[i * outW + o] }
+                gw[o * (inW + 1) + inW] = s
+            }
+        }
+        return total * scale
     }
 
     /// Writes, for every sample i, the per-sample parameter gradient Σₗ vec(δˡᵢ [aˡ⁻¹ᵢ, 1]) implied by

@@ -61,6 +61,17 @@ public protocol Objective<Scalar>: Sendable {
     /// not a network of fully connected layers (default). See `KroneckerBlock`.
     func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                           step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]?
+    /// The named parts of θ (slices, and the groups `weights` and `biases` at least), for
+    /// per-group hyperparameters (`ParameterGroups`). Default: one slice `weights` over all of
+    /// θ and an empty group `biases`.
+    var parameterLayout: ParameterLayout { get }
+    /// `lossAndGradient(at:batch:gradient:)` and `kroneckerFactors(at:batch:fisher:step:seed:)`
+    /// in one evaluation (one forward pass where the model allows), bit for bit the two calls;
+    /// the factors go into `factors` (empty when the objective supplies none), whose buffers
+    /// are reused. The default calls the two.
+    func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                         step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
+                                         factors: inout [KroneckerBlock<Scalar>]) -> Scalar
     /// The objective's own curvature at θ on `batch` for the natural gradient — a Fisher matrix
     /// (e.g. the expected negative Hessian of an exponential-family model), a metric, or a
     /// sample form such as `Curvature/poisson(logJacobian:rates:)` — used in place of the
@@ -74,6 +85,7 @@ public protocol Objective<Scalar>: Sendable {
 }
 
 extension Objective {
+    public var parameterLayout: ParameterLayout { .whole(count: dimension) }
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? { nil }
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? { nil }
     public func accuracy(at θ: UnsafeBufferPointer<Scalar>) -> Double? { nil }

@@ -56,6 +56,11 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
 
     public var name: String { "softmax" }
     public var dimension: Int { classCount * (data.featureCount + 1) }
+
+    /// `weights` = every class's d weights (K runs), `biases` = the K intercepts.
+    public var parameterLayout: ParameterLayout {
+        .rowBlocks(rows: classCount, weightsPerRow: data.featureCount, weights: "weights", biases: "biases")
+    }
     public var sampleCount: Int { data.sampleCount }
     public func initialParameters(seed: UInt64) -> [Scalar] { Array(repeating: 0, count: dimension) }
 

@@ -1,4 +1,9 @@
 import Descent
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The training loop's side of a second-order optimizer: before a step, the curvature the
 /// optimizer asks for, computed at θ on the step's own minibatch; after it, the loss on the same
@@ -12,24 +17,46 @@ import Descent
 /// ones, nor when its cadence reuses what it has).
 /// - Throws: ``TrainingError/curvatureUnavailable(objective:fisher:)`` when the objective cannot
 ///   supply the requested form; the optimizer's errors pass through.
+///
+/// `precomputed`: Kronecker factors already evaluated at this θ on this batch (with the
+/// gradient, see ``wantsKroneckerFactors(_:)``), used in place of a new evaluation.
 func supplyCurvature<F: Objective, O: Optimizer>(
     _ objective: F, at θ: UnsafeBufferPointer<F.Scalar>, batch: UnsafeBufferPointer<Int>?,
-    optimizer: inout O, options: TrainingOptions<F.Scalar>, step: Int
+    optimizer: inout O, options: TrainingOptions<F.Scalar>, step: Int, precomputed: [KroneckerBlock<F.Scalar>]? = nil
 ) throws where O.Scalar == F.Scalar {
     guard let second = O.self as? any SecondOrderOptimizer.Type else { return }
     func open<S: SecondOrderOptimizer>(_: S.Type, _ o: inout O) throws {
         try withUnsafeMutablePointer(to: &o) { raw in
             try UnsafeMutableRawPointer(raw).withMemoryRebound(to: S.self, capacity: 1) { s in
-                try supply(objective, at: θ, batch: batch, optimizer: &s.pointee, options: options, step: step)
+                try supply(objective, at: θ, batch: batch, optimizer: &s.pointee, options: options, step: step, precomputed: precomputed)
             }
         }
     }
     try open(second, &optimizer)
 }
 
+/// True when `optimizer` is a second-order one that asks for Kronecker factors before its next
+/// step: the loop then evaluates the gradient and the factors together
+/// (``Objective/lossGradientAndKroneckerFactors(at:batch:fisher:step:seed:gradient:factors:)``).
+func wantsKroneckerFactors<O: Optimizer>(_ optimizer: inout O) -> Bool {
+    guard let second = O.self as? any SecondOrderOptimizer.Type else { return false }
+    func open<S: SecondOrderOptimizer>(_: S.Type, _ o: inout O) -> Bool {
+        withUnsafeMutablePointer(to: &o) { raw in
+            UnsafeMutableRawPointer(raw).withMemoryRebound(to: S.self, capacity: 1) { $0.pointee.curvatureRequest == .kronecker }
+        }
+    }
+    return open(second, &optimizer)
+}
+
+/// Whether two parameter vectors are the same bits (a callback left θ as it was).
+func sameBits<S>(_ a: [S], _ b: [S]) -> Bool {
+    guard a.count == b.count else { return false }
+    return a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+}
+
 private func supply<F: Objective, S: SecondOrderOptimizer>(
     _ objective: F, at θ: UnsafeBufferPointer<F.Scalar>, batch: UnsafeBufferPointer<Int>?,
-    optimizer: inout S, options: TrainingOptions<F.Scalar>, step: Int
+    optimizer: inout S, options: TrainingOptions<F.Scalar>, step: Int, precomputed: [KroneckerBlock<F.Scalar>]?
 ) throws {
     guard let request = optimizer.curvatureRequest else { return }
     guard S.Scalar.self == F.Scalar.self else { return }
@@ -42,8 +69,8 @@ private func supply<F: Objective, S: SecondOrderOptimizer>(
     case .kronecker:
         // K-FAC: the layers' factors on the step's batch; the sampled Fisher's draws are keyed by
         // the loop's step and the seed, so a resumed or distributed run draws the same targets.
-        guard let blocks = objective.kroneckerFactors(at: θ, batch: batch, fisher: options.fisher,
-                                                      step: step, seed: options.seed) else {
+        guard let blocks = precomputed ?? objective.kroneckerFactors(at: θ, batch: batch, fisher: options.fisher,
+                                                                     step: step, seed: options.seed) else {
             throw TrainingError.curvatureUnavailable(objective: objective.name, fisher: options.fisher.rawValue)
         }
         try optimizer.updateCurvature(.kronecker(unsafeBitCast(blocks, to: [KroneckerBlock<S.Scalar>].self)))

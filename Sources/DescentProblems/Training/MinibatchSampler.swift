@@ -12,8 +12,16 @@ public struct MinibatchSampler: Sendable {
     /// The current epoch, counted from 0 (−1 before the first batch).
     public private(set) var epoch: Int = 0
 
-    public init(sampleCount: Int, batchSize: Int, seed: UInt64) {
-        precondition(sampleCount > 0 && batchSize > 0, "MinibatchSampler needs samples and a positive batch size")
+    /// - Throws: ``TrainingError/invalidOption(name:value:requirement:)`` naming `sampleCount`
+    ///   or `batchSize` when it is not positive.
+    /// - Complexity: O(m) for the identity permutation.
+    public init(sampleCount: Int, batchSize: Int, seed: UInt64) throws {
+        guard sampleCount > 0 else {
+            throw TrainingError.invalidOption(name: "sampleCount", value: "\(sampleCount)", requirement: "> 0 (the sampler needs samples)")
+        }
+        guard batchSize > 0 else {
+            throw TrainingError.invalidOption(name: "batchSize", value: "\(batchSize)", requirement: "> 0")
+        }
         self.sampleCount = sampleCount
         self.batchSize = Swift.min(batchSize, sampleCount)
         self.rng = SplitMix64(seed: seed)

@@ -110,7 +110,7 @@ public func minimize<F: Objective, O: Optimizer>(
                 throw TrainingError.corruptState("the sampler was saved for \(s.sampleCount) samples in batches of \(s.batchSize); the objective has \(objective.sampleCount) samples, batch size \(b)")
             }
         } else {
-            state.sampler = MinibatchSampler(sampleCount: objective.sampleCount, batchSize: b, seed: options.seed)
+            state.sampler = try MinibatchSampler(sampleCount: objective.sampleCount, batchSize: b, seed: options.seed)
         }
         batch.reserveCapacity(Swift.min(b, objective.sampleCount))
     }
@@ -122,17 +122,31 @@ public func minimize<F: Objective, O: Optimizer>(
     func seconds() -> Double { elapsedBefore + Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
     defer { state.elapsed = seconds() }
 
-    /// Evaluates ℓ and g at θ on this step's batch (or all data).
-    func evaluate(_ state: inout TrainingState<O>, batched: Bool) -> (Scalar, Scalar) {
+    // K-FAC: the factors evaluated with the gradient (one forward pass), reused buffers; valid
+    // for the θ of the evaluation (a callback that edits θ makes the loop evaluate them anew).
+    var factors: [KroneckerBlock<Scalar>] = []
+    var factorsReady = false
+    var θEvaluated: [Scalar] = []
+
+    /// Evaluates ℓ and g at θ on this step's batch (or all data), and the Kronecker factors
+    /// with them when `withFactors` and the optimizer asks for them.
+    func evaluate(_ state: inout TrainingState<O>, batched: Bool, withFactors: Bool = false) -> (Scalar, Scalar) {
         if batched {
             batch.removeAll(keepingCapacity: true)
             state.sampler!.withNextBatch { batch.append(contentsOf: $0) }
         }
+        factorsReady = withFactors && wantsKroneckerFactors(&state.optimizer)
+        let fused = factorsReady
         let loss: Scalar = state.parameters.withUnsafeBufferPointer { tp in
             g.withUnsafeMutableBufferPointer { gp in
-                withBatch(batched, batch) { objective.lossAndGradient(at: tp, batch: $0, gradient: gp) }
+                withBatch(batched, batch) {
+                    guard fused else { return objective.lossAndGradient(at: tp, batch: $0, gradient: gp) }
+                    return objective.lossGradientAndKroneckerFactors(at: tp, batch: $0, fisher: options.fisher, step: state.step,
+                                                                     seed: options.seed, gradient: gp, factors: &factors)
+                }
             }
         }
+        if factorsReady && factors.isEmpty { factorsReady = false }
         let norm = g.withUnsafeBufferPointer { $0.isEmpty ? 0 : Scalar.nrm2(count: n, x: $0.baseAddress!, incx: 1) }
         return (loss, norm)
     }
@@ -145,7 +159,7 @@ public func minimize<F: Objective, O: Optimizer>(
         let pausing = options.stopAfter.map { t - firstStep >= $0 } ?? false
         let last = t >= options.maxSteps || timeUp || pausing
         let batched = !last && state.sampler != nil
-        let (loss, norm) = evaluate(&state, batched: batched)
+        let (loss, norm) = evaluate(&state, batched: batched, withFactors: !last)
 
         // Validation, the monitored loss, plateau and early stopping.
         var validationLoss: Scalar? = nil, validationAccuracy: Double? = nil
@@ -176,7 +190,9 @@ public func minimize<F: Objective, O: Optimizer>(
         if let tol = options.gradientTolerance, norm <= tol { reason = .gradientTolerance; break }
         if stopEarly { reason = .earlyStopping; break }
         if let control {
+            if factorsReady { θEvaluated.removeAll(keepingCapacity: true); θEvaluated.append(contentsOf: state.parameters) }
             let decision = try control(record, &state.optimizer, &state.parameters)
+            if factorsReady && !sameBits(θEvaluated, state.parameters) { factorsReady = false }
             guard state.parameters.count == n else {
                 throw TrainingError.parameterCountMismatch(expected: n, found: state.parameters.count)
             }
@@ -189,7 +205,8 @@ public func minimize<F: Objective, O: Optimizer>(
         }
         // A second-order optimizer: the curvature at θ_t on the same batch B_t as the gradient.
         try state.parameters.withUnsafeBufferPointer { tp in
-            try withBatch(batched, batch) { try supplyCurvature(objective, at: tp, batch: $0, optimizer: &state.optimizer, options: options, step: t) }
+            try withBatch(batched, batch) { try supplyCurvature(objective, at: tp, batch: $0, optimizer: &state.optimizer, options: options, step: t,
+                                                               precomputed: factorsReady ? factors : nil) }
         }
         if options.schedule != nil { state.optimizer.learningRate = rate }
         try state.parameters.withUnsafeMutableBufferPointer { tp in
