@@ -273,7 +273,7 @@ func naturalTraffic<F: Objective>(_ label: String, _ objective: F, dense: Bool) 
                                              options: TrainingOptions(maxSteps: steps, batchSize: b, seed: 11), statistics: statistics)
         let lossReports = natural.wantsLossReports ? steps * 8 : 0
         // The batches' sizes (an epoch's last batch is short: 50 = 3 · 16 + 2).
-        var sampler = MinibatchSampler(sampleCount: objective.sampleCount, batchSize: b, seed: 11)
+        var sampler = try MinibatchSampler(sampleCount: objective.sampleCount, batchSize: b, seed: 11)
         let rows = (0..<steps).reduce(0) { total, _ in total + sampler.nextBatch().count }
         let curvature = dense ? steps * (n * n + 2) * 8 : steps * 2 * 8 + (rows * n + rows) * 8
         let payload = result.history.count * (n + 1) * 8 + curvature + lossReports
