@@ -52,6 +52,8 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     public var name: String { base.name }
     public var dimension: Int { base.dimension }
     public var sampleCount: Int { base.sampleCount }
+    /// The base's named parts of θ (the same on every rank: θ is replicated).
+    public var parameterLayout: ParameterLayout { base.parameterLayout }
     /// This rank's rows.
     public var shard: Range<Int> { rows.range(of: communicator.rank) }
 
@@ -153,24 +155,36 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
 
     /// The natural gradient's curvature on the whole batch. Two ways to give every rank the same F:
     ///
-    /// - **dense** (when n ≤ |B|, so the r ≥ |B| rows would move at least as many scalars as F):
+    /// - **dense** (when n ≤ r = |B|·k, k the rows per sample, so the rows would move at least as
+    ///   many scalars as F; or when the base's form is a dense matrix):
     ///   rank r forms its partial Fisher F_r = (|B_r|/|B|) F(B_r) (n × n, one `syrk`) and one
     ///   allreduce of n² + 2 scalars (F and two flags) sums them, F = Σ_r F_r, returned as
     ///   `Curvature.fisher` (solved by Cholesky, as the single process does for r ≥ n). Bytes per
     ///   curvature update: (n² + 2) · size(Scalar) payload, 2(P−1)/P of it sent per rank.
-    /// - **rows** (n > |B|): the score / Jacobian rows are allgathered (``perSampleGradients(at:batch:)``,
+    /// - **rows** (n > |B|·k): the score / Jacobian rows are allgathered (``perSampleGradients(at:batch:)``,
     ///   ``outputJacobian(at:batch:)``): |B| · k · n scalars (+ the probabilities), (P−1)/P of them
     ///   received per rank; the Woodbury solver needs the rows themselves (its r × r Gram UUᵀ is
     ///   not a sum of per-rank Grams), so this is also its cost.
     ///
-    /// A forced `woodbury` solver cannot take the dense form: with n ≤ |B| use `automatic` or `cholesky`.
+    /// A forced `woodbury` solver cannot take the dense form: with n ≤ |B|·k use `automatic` or `cholesky`.
+    /// - Complexity: plus one single-sample curvature (sample 0) per call, to learn k.
     public func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind) -> Curvature<Scalar>? {
         guard sampleCount > 0, fisher != .sampled else { return base.curvature(at: θ, batch: batch, fisher: fisher) }
         let total = batch?.count ?? sampleCount
         let (squares, overflow) = dimension.multipliedReportingOverflow(by: dimension)
-        if dimension <= total, !overflow, squares <= Int(Int32.max) - 2 {
-            return allreducedFisher(batch: batch, precheck: false) { base.curvature(at: θ, batch: $0, fisher: fisher) }
+        guard !overflow, squares <= Int(Int32.max) - 2 else { return standardCurvature(at: θ, batch: batch, fisher: fisher) }
+        // The form and its rows per sample k from sample 0 (the same on every rank: they do not
+        // depend on the data). Dense when the rows r = |B|·k would be at least n (then the single
+        // process solves by Cholesky too) or the form is dense already.
+        let probe = [0]
+        guard let form = probe.withUnsafeBufferPointer({ base.curvature(at: θ, batch: $0, fisher: fisher) }) else {
+            return standardCurvature(at: θ, batch: batch, fisher: fisher)
         }
+        let dense = form.rank.map { k in
+            let (rows, o) = total.multipliedReportingOverflow(by: k)
+            return o || dimension <= rows
+        } ?? true
+        if dense { return allreducedFisher(batch: batch, precheck: false) { base.curvature(at: θ, batch: $0, fisher: fisher) } }
         return standardCurvature(at: θ, batch: batch, fisher: fisher)
     }
 
@@ -222,7 +236,8 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     ///
     /// the single-process factors up to summation order (the sampled Fisher's draws are keyed by
     /// the global sample index, so they do not depend on the split). Every rank then holds the
-    /// same factors, and every rank factors every layer (no round-robin split of the inversions).
+    /// same factors; under a ``DistributedOptimizer`` at P > 1, KAISA splits the factorizations
+    /// round-robin over the ranks (``KAISAWorkSharing``).
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
         guard sampleCount > 0 else { return base.kroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed) }
@@ -258,6 +273,87 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
             offset += a + g
         }
         return blocks
+    }
+
+    /// K-FAC's fused evaluation on the whole batch: the base's one-pass loss, gradient and factors
+    /// on B_r (weighted by |B_r|/|B|), then one allreduce of the n gradient scalars in place with the
+    /// loss and the factors (1 + Σ_l (i_l² + o_l²) scalars, packed) in an `MPI_Iallreduce` beside it:
+    /// the same bytes as ``lossAndGradient(at:batch:gradient:)`` + ``kroneckerFactors(at:batch:fisher:step:seed:)``,
+    /// one forward pass and one allreduce latency fewer. A 1-scalar agreement first (every rank has
+    /// factors of the same shapes, or none uses them).
+    public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
+                                                step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
+                                                factors: inout [KroneckerBlock<Scalar>]) -> Scalar {
+        guard sampleCount > 0, gradientSlices == nil else {
+            let loss = lossAndGradient(at: θ, batch: batch, gradient: gradient)
+            factors = kroneckerFactors(at: θ, batch: batch, fisher: fisher, step: step, seed: seed) ?? []
+            return loss
+        }
+        let total = batch?.count ?? sampleCount
+        var loss: Scalar = 0, weight: Scalar = 0
+        withLocalPart(of: batch) { local in
+            if local.count > 0 {
+                weight = Scalar(local.count) / Scalar(total)
+                loss = base.lossGradientAndKroneckerFactors(at: θ, batch: local, fisher: fisher, step: step, seed: seed,
+                                                            gradient: gradient, factors: &factors)
+            } else {
+                // No samples here: zero gradient, and the factors' shapes (weight 0) from one sample.
+                if gradient.count > 0 { UnsafeMutableRawBufferPointer(gradient).initializeMemory(as: UInt8.self, repeating: 0) }
+                let probe = [shard.isEmpty ? 0 : shard.lowerBound]
+                factors = probe.withUnsafeBufferPointer { base.kroneckerFactors(at: θ, batch: $0, fisher: fisher, step: step, seed: seed) } ?? []
+            }
+        }
+        let failed = factors.isEmpty ? 1.0 : 0.0
+        guard (collective { try communicator.allreduce(failed, .max) } ?? 1) == 0 else {
+            // Some rank has no factors: the plain gradient (the loop then reports the curvature missing).
+            factors = []
+            if weight != 1 && gradient.count > 0 { Scalar.scal(count: gradient.count, alpha: weight, x: gradient.baseAddress!, incx: 1) }
+            var l = weight * loss
+            let started = statistics.clock()
+            withUnsafeMutablePointer(to: &l) { lp in
+                collective { try communicator.allreduce(gradient, with: UnsafeMutableBufferPointer(start: lp, count: 1)) }
+            }
+            statistics.record(allreduceOf: gradient.count + 1, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+            return l
+        }
+        if weight != 1 && gradient.count > 0 { Scalar.scal(count: gradient.count, alpha: weight, x: gradient.baseAddress!, incx: 1) }
+        // [loss | A_1 | G_1 | A_2 | …], weighted (zeros on a rank without samples).
+        // memcpy and BLAS only: this generic code runs unspecialized under `minimize`.
+        let size = MemoryLayout<Scalar>.stride
+        var packed = [Scalar](repeating: 0, count: 1 + factors.reduce(0) { $0 + $1.activations.count + $1.preactivationGradients.count })
+        packed.withUnsafeMutableBufferPointer { p in
+            p[0] = loss
+            var offset = 1
+            for b in factors {
+                for block in [b.activations, b.preactivationGradients] {
+                    block.withUnsafeBufferPointer { src in
+                        if let from = src.baseAddress {
+                            UnsafeMutableRawPointer(p.baseAddress! + offset).copyMemory(from: from, byteCount: src.count * size)
+                        }
+                        offset += src.count
+                    }
+                }
+            }
+            // weight 0 (no samples here): exact zeros, whatever the probe's values.
+            if weight == 0 { UnsafeMutableRawBufferPointer(p).initializeMemory(as: UInt8.self, repeating: 0) }
+            else if weight != 1 { Scalar.scal(count: p.count, alpha: weight, x: p.baseAddress!, incx: 1) }
+        }
+        let started = statistics.clock()
+        packed.withUnsafeMutableBufferPointer { p in collective { try communicator.allreduce(gradient, with: p) } }
+        statistics.record(allreduceOf: gradient.count + packed.count, scalarSize: MemoryLayout<Scalar>.size, ranks: communicator.size, since: started)
+        // Back into the blocks' own buffers (no allocation).
+        packed.withUnsafeBufferPointer { p in
+            var offset = 1
+            func unpack(_ d: UnsafeMutableBufferPointer<Scalar>) {
+                if let to = d.baseAddress { UnsafeMutableRawPointer(to).copyMemory(from: p.baseAddress! + offset, byteCount: d.count * size) }
+                offset += d.count
+            }
+            for l in factors.indices {
+                factors[l].activations.withUnsafeMutableBufferPointer { unpack($0) }
+                factors[l].preactivationGradients.withUnsafeMutableBufferPointer { unpack($0) }
+            }
+        }
+        return packed[0]
     }
 
     // MARK: - Helpers

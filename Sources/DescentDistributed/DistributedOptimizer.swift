@@ -10,7 +10,11 @@ import Foundation
 ///   only for its slice θ[s_r] of a ``BlockPartition`` of 0..<n, steps that slice, and an in-place
 ///   allgather(v) of θ brings every rank the updated whole: state memory per rank ≈ 1/P of the total,
 ///   traffic (P−1)/P · n scalars per rank per step. The step is element-wise for every first-order
-///   optimizer, so the result equals the replicated step bit for bit.
+///   optimizer, so the result equals the replicated step bit for bit. Under
+///   ``minimizeDistributed(_:from:optimizer:options:statistics:callback:)`` the gradient arrives
+///   reduce-scattered (only the slice summed, ``DistributedObjective/gradientSlices``).
+/// - K-FAC at P > 1: KAISA, the layers' factorizations and preconditioning split round-robin
+///   (``KAISAWorkSharing``), the updates shared by one allgather per step.
 ///
 /// With `verifyChecksum`, after each step every rank hashes θ (FNV-1a over the bit patterns) and
 /// one allreduce checks that all agree; a mismatch throws ``MPIError/ranksDisagree(what:detail:)``.

@@ -10,7 +10,7 @@ import DescentProblems
 /// settings; a callback must take the same decision on every rank.
 /// - Throws: ``MPIError`` for a failed collective or disagreeing ranks; the errors of `minimize`.
 /// - Complexity: per step that of `minimize` on |B|/P samples plus one allreduce of n + 1
-///   scalars (plus an allgather of n for sharded state).
+///   scalars; sharded state: a reduce-scatter of n, an allreduce of 2 and an allgather of n.
 public func minimizeDistributed<F: Objective, O: Optimizer>(
     _ objective: F, from initial: [F.Scalar], optimizer: inout DistributedOptimizer<O>,
     options: TrainingOptions<F.Scalar> = TrainingOptions(),
