@@ -102,11 +102,13 @@ public struct AdamW<Scalar: BLASScalar>: FirstOrderOptimizer {
     public mutating func reset() { core.reset() }
 
     @inlinable
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
         try core.step(parameters, gradient: gradient)
     }
 
     @inlinable
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
                               parameterScale: Scalar) throws {
         try core.step(parameters, gradient: gradient, parameterScale: parameterScale)

@@ -363,6 +363,7 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
     ///   ``KFACError/nonFiniteStep``. After any throw, parameters and state are unchanged.
     /// - Complexity: see the type.
     @inlinable
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
         guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
             skipped += 1

@@ -78,11 +78,13 @@ public struct Momentum<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore 
     }
 
     @inlinable
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
         try coreStep(parameters, gradient: gradient, parameterScale: 1)
     }
 
     @inlinable
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>,
                               parameterScale: Scalar) throws {
         try coreStep(parameters, gradient: gradient, parameterScale: parameterScale)

@@ -356,6 +356,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     ///   (no `LinearAlgebraError`). Whatever it throws, parameters, hyperparameters, λ and all
     ///   state are bit-identical to before the call.
     @inlinable
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
         guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
             skipped += 1

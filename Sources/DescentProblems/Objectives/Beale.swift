@@ -30,6 +30,7 @@ public struct Beale<Scalar: BLASScalar>: PlaneObjective {
         return r1 * r1 + r2 * r2 + r3 * r3
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
@@ -42,6 +43,7 @@ public struct Beale<Scalar: BLASScalar>: PlaneObjective {
         return r1 * r1 + r2 * r2 + r3 * r3
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         let x = θ[0], y = θ[1]
         let j = try! Matrix<Scalar>(rows: 3, columns: 2, elements: [y - 1, x, y * y - 1, 2 * x * y, y * y * y - 1, 3 * x * y * y])

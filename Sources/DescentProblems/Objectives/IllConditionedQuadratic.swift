@@ -46,6 +46,7 @@ public struct IllConditionedQuadratic<Scalar: BLASScalar>: PlaneObjective {
 
     public var minimum: KnownMinimum<Scalar>? { KnownMinimum(point: [0, 0], value: 0) }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
@@ -56,6 +57,7 @@ public struct IllConditionedQuadratic<Scalar: BLASScalar>: PlaneObjective {
         return value(x: x, y: y)
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         let j = try! Matrix<Scalar>(rows: 2, columns: 2, elements: [a, 0, 0, b])
         return OutputJacobian(jacobian: j, samples: 1, outputs: 2, distribution: .gaussian(beta: 1))
@@ -125,12 +127,14 @@ public struct IllConditionedQuadraticND<Scalar: BLASScalar>: Objective {
         return result
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
         evaluate(θ, gradient: gradient)
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func loss(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Scalar {
         evaluate(θ, gradient: nil)
     }
@@ -162,6 +166,7 @@ public struct IllConditionedQuadraticND<Scalar: BLASScalar>: Objective {
     }
 
     /// The Fisher diag(c) as the Jacobian diag(√c) of a Gaussian output, for N ≤ 4096.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         guard dimension <= 4096 else { return nil }
         var j = Matrix<Scalar>(rows: dimension, columns: dimension)

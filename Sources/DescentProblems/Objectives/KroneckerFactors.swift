@@ -47,6 +47,7 @@ extension MultilayerPerceptron {
     /// Each block covers the layer's row-major [W | b] in θ (the perceptron's own layout).
     /// - Complexity: one forward pass, Σ_l |B|(dₗ + 1)²/2 for the A's, and per backward pass
     ///   (K for exact softmax, else 1) the backpropagation plus Σ_l |B|·sₗ²/2 (`syrk`).
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
@@ -78,6 +79,7 @@ extension MultilayerPerceptron {
     /// `factors`, reused without allocating when it already has this network's layout.
     /// - Complexity: one forward pass, the gradient's backward pass, and the factors' passes
     ///   (see ``kroneckerFactors(at:batch:fisher:step:seed:)``).
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                                 step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
@@ -238,6 +240,7 @@ extension LinearRegression {
     /// ``MultilayerPerceptron/kroneckerFactors(at:batch:fisher:step:seed:)``. θ = (w, b) is
     /// that network's [W | b]. The L2 term is not in the factors (the damping stands for it).
     /// - Complexity: |B|(d + 1)²/2 plus O(m) to check the targets.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
@@ -248,6 +251,7 @@ extension LinearRegression {
     /// ``lossAndGradient(at:batch:gradient:)`` (its own, with the L2 term) and the one-layer
     /// network's factors written into `factors` (reused when they have its layout).
     /// - Complexity: the two evaluations'.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                                 step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
@@ -263,6 +267,7 @@ extension LogisticRegression {
     /// K-FAC's factors of the one-layer sigmoid network z = [w; b]ᵀ[x; 1]; see
     /// ``MultilayerPerceptron/kroneckerFactors(at:batch:fisher:step:seed:)``. The L2 term is not
     /// in the factors. - Complexity: |B|(d + 1)²/2 plus O(m) to check the targets.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
@@ -273,6 +278,7 @@ extension LogisticRegression {
     /// ``lossAndGradient(at:batch:gradient:)`` (its own, with the L2 term) and the one-layer
     /// network's factors written into `factors` (reused when they have its layout).
     /// - Complexity: the two evaluations'.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                                 step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,
@@ -288,6 +294,7 @@ extension SoftmaxRegression {
     /// K-FAC's factors of the one-layer softmax network z = [W | c][x; 1] (θ's layout); see
     /// ``MultilayerPerceptron/kroneckerFactors(at:batch:fisher:step:seed:)``. The L2 term is not
     /// in the factors. - Complexity: |B|((d + 1)² + K²)K/2 plus O(m) to check the targets.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func kroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                  step: Int, seed: UInt64) -> [KroneckerBlock<Scalar>]? {
@@ -298,6 +305,7 @@ extension SoftmaxRegression {
     /// ``lossAndGradient(at:batch:gradient:)`` (its own, with the L2 term) and the one-layer
     /// network's factors written into `factors` (reused when they have its layout).
     /// - Complexity: the two evaluations'.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossGradientAndKroneckerFactors(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind,
                                                 step: Int, seed: UInt64, gradient: UnsafeMutableBufferPointer<Scalar>,

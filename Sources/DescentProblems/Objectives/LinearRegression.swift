@@ -56,6 +56,7 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
         ridgePenalty(θ, featureCount: data.featureCount, blocks: 1, l2: l2)
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func loss(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Scalar {
         precondition(θ.count == dimension, "linear: θ has \(θ.count) elements, expected \(dimension)")
@@ -67,6 +68,7 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
         } + penalty(θ.baseAddress!)
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
@@ -94,6 +96,7 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
     }
 
     /// Rows −rᵢ [xᵢ, 1] + [λw, 0].
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "linear: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, n = dimension
@@ -115,6 +118,7 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
     }
 
     /// ∂ŷᵢ/∂θ = [xᵢ, 1], Gaussian with β = 1.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, n = dimension
         var j = Matrix<Scalar>(rows: rows, columns: n)

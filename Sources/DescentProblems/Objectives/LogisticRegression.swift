@@ -52,6 +52,7 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
         ridgePenalty(θ, featureCount: data.featureCount, blocks: 1, l2: l2)
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func loss(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Scalar {
         precondition(θ.count == dimension, "logistic: θ has \(θ.count) elements, expected \(dimension)")
@@ -69,6 +70,7 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
         } + penalty(θ.baseAddress!)
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
@@ -104,6 +106,7 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
     }
 
     /// Rows (pᵢ − yᵢ)[xᵢ, 1] + [λw, 0]; their mean is the batch gradient.
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "logistic: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, n = dimension
@@ -127,6 +130,7 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
     }
 
     /// ∂zᵢ/∂θ = [xᵢ, 1] with the Bernoulli probabilities pᵢ = σ(zᵢ).
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         precondition(θ.count == dimension, "logistic: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, n = dimension

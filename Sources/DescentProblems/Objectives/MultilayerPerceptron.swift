@@ -229,6 +229,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         }
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func loss(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Scalar {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
@@ -241,6 +242,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         }
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
@@ -303,6 +305,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     }
 
     /// Row i = ∇ℓᵢ(θ) by per-sample backpropagation. - Complexity: O(|B|·n).
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount)
@@ -324,6 +327,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     /// J (|B|·K × n), row i·K + c = ∂(output c of sample i)/∂θ: ŷ for a linear output (Gaussian,
     /// β = 1), the logits for sigmoid (Bernoulli, p = σ(z)) and softmax (categorical, P).
     /// - Complexity: O(|B|·K·n).
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), k = outputCount

@@ -28,6 +28,7 @@ public struct Rosenbrock<Scalar: BLASScalar>: PlaneObjective {
         return u * u + 100 * v * v
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
@@ -39,6 +40,7 @@ public struct Rosenbrock<Scalar: BLASScalar>: PlaneObjective {
         return u * u + 100 * v * v
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         let j = try! Matrix<Scalar>(rows: 2, columns: 2, elements: [-1, 0, -20 * θ[0], 10])
         return OutputJacobian(jacobian: j, samples: 1, outputs: 2, distribution: .gaussian(beta: 1))

@@ -19,6 +19,7 @@ public struct Saddle<Scalar: BLASScalar>: PlaneObjective {
 
     @inlinable public func value(x: Scalar, y: Scalar) -> Scalar { x * x - y * y }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {

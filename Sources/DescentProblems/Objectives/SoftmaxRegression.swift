@@ -105,6 +105,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
         ridgePenalty(θ, featureCount: data.featureCount, blocks: classCount, l2: l2)
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func loss(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Scalar {
         precondition(θ.count == dimension, "softmax: θ has \(θ.count) elements, expected \(dimension)")
@@ -117,6 +118,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
         } + penalty(θ.baseAddress!)
     }
 
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     @inlinable
     public func lossAndGradient(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                                 gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
@@ -153,6 +155,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     }
 
     /// Row i, class block c: (pᵢ,c − [yᵢ = c]) [xᵢ, 1] + [λW_c, 0].
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "softmax: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, k = classCount, n = dimension
@@ -182,6 +185,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     }
 
     /// ∂zᵢ,c/∂θ = [xᵢ, 1] in class block c (zeros elsewhere): (|B|·K) × n, with P (|B| × K).
+    @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         precondition(θ.count == dimension, "softmax: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, k = classCount, n = dimension
