@@ -136,35 +136,12 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
 
     // MARK: Specialized inner steps
 
-    /// `inner.step`, specialized. `minimize` (a non-inlinable generic function of DescentProblems)
-    /// calls this wrapper unspecialized, and a generic call of `inner.step` would run the
-    /// optimizer's element loop on unspecialized `Scalar`s (measured ~100× slower than the
-    /// specialized loop of `descent bench --kind first-order`). For the library's first-order
-    /// optimizers in Float and Double the step is called on the concrete type through a pointer
-    /// to `inner` (no copy, so no copy-on-write of the state), which lets the compiler specialize
-    /// and inline their `@inlinable` steps here. Other optimizers take the generic call (their
-    /// steps are BLAS/LAPACK-bound).
+    /// The wrapped optimizer's step. `minimize` calls this wrapper generically; the library's
+    /// optimizers pre-specialize their `step` for Float and Double (`@_specialize`), so the generic
+    /// call still runs their specialized element loops.
     @inline(__always)
     mutating func innerStep(_ p: UnsafeMutableBufferPointer<Scalar>, _ g: UnsafeBufferPointer<Scalar>) throws {
-        let pp = UnsafeMutableRawPointer(p.baseAddress), gp = UnsafeRawPointer(g.baseAddress), pc = p.count, gc = g.count
-        try withUnsafeMutablePointer(to: &inner) { raw in
-            let o = UnsafeMutableRawPointer(raw)
-            if Inner.self == Adam<Double>.self { return try concreteStep(Adam<Double>.self, o, pp, gp, pc, gc) }
-            if Inner.self == Adam<Float>.self { return try concreteStep(Adam<Float>.self, o, pp, gp, pc, gc) }
-            if Inner.self == AdamW<Double>.self { return try concreteStep(AdamW<Double>.self, o, pp, gp, pc, gc) }
-            if Inner.self == AdamW<Float>.self { return try concreteStep(AdamW<Float>.self, o, pp, gp, pc, gc) }
-            if Inner.self == SGD<Double>.self { return try concreteStep(SGD<Double>.self, o, pp, gp, pc, gc) }
-            if Inner.self == SGD<Float>.self { return try concreteStep(SGD<Float>.self, o, pp, gp, pc, gc) }
-            if Inner.self == Momentum<Double>.self { return try concreteStep(Momentum<Double>.self, o, pp, gp, pc, gc) }
-            if Inner.self == Momentum<Float>.self { return try concreteStep(Momentum<Float>.self, o, pp, gp, pc, gc) }
-            if Inner.self == Adagrad<Double>.self { return try concreteStep(Adagrad<Double>.self, o, pp, gp, pc, gc) }
-            if Inner.self == Adagrad<Float>.self { return try concreteStep(Adagrad<Float>.self, o, pp, gp, pc, gc) }
-            if Inner.self == RMSProp<Double>.self { return try concreteStep(RMSProp<Double>.self, o, pp, gp, pc, gc) }
-            if Inner.self == RMSProp<Float>.self { return try concreteStep(RMSProp<Float>.self, o, pp, gp, pc, gc) }
-            if Inner.self == Adadelta<Double>.self { return try concreteStep(Adadelta<Double>.self, o, pp, gp, pc, gc) }
-            if Inner.self == Adadelta<Float>.self { return try concreteStep(Adadelta<Float>.self, o, pp, gp, pc, gc) }
-            try raw.pointee.step(p, gradient: g)
-        }
+        try inner.step(p, gradient: g)
     }
 
     // MARK: Codable
@@ -205,17 +182,6 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         try c.encode(communicator.size, forKey: .ranks)
         try c.encodeIfPresent(partition?.count, forKey: .count)
     }
-}
-
-/// `O.step` on raw pointers. Its only generic parameter is `O`, so a call with a concrete `O` is
-/// specialized even from unspecialized generic code (a method of the generic wrapper would carry
-/// the wrapper's own generic parameters and stay unspecialized).
-@inline(never)
-func concreteStep<O: Optimizer>(_: O.Type, _ optimizer: UnsafeMutableRawPointer, _ parameters: UnsafeMutableRawPointer?,
-                                _ gradient: UnsafeRawPointer?, _ parameterCount: Int, _ gradientCount: Int) throws {
-    let p = UnsafeMutableBufferPointer(start: parameters?.assumingMemoryBound(to: O.Scalar.self), count: parameterCount)
-    let g = UnsafeBufferPointer(start: gradient?.assumingMemoryBound(to: O.Scalar.self), count: gradientCount)
-    try optimizer.assumingMemoryBound(to: O.self).pointee.step(p, gradient: g)
 }
 
 /// FNV-1a over the bit patterns of `values`: equal on two ranks iff (with overwhelming
