@@ -127,12 +127,13 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore {
         // Bias corrections in Double, rounded once, as torch computes them in Python floats
         // (t is already the new step's count).
         let td = Double(t)
-        let stepSize = Scalar(decimalDouble(learningRate) / (1 - Foundation.pow(decimalDouble(beta1), td)))
+        let beta1Decimal = decimalDouble(beta1), beta2Decimal = decimalDouble(beta2)
+        let stepSize = Scalar(decimalDouble(learningRate) / (1 - Foundation.pow(beta1Decimal, td)))
         // √Ĝ / √(1 − β₂ᵗ) as √Ĝ · (1/√(1 − β₂ᵗ)): one division per element instead of torch's two
         // (measured 5–14 % faster at n = 1e3, where the divider bounds the loop; within 1 ulp of
         // torch's quotient; docs/optimizers.md, "PyTorch parity").
-        let inverseCorrection2Root = Scalar(1 / Foundation.pow(1 - Foundation.pow(decimalDouble(beta2), td), 0.5))
-        let b2 = beta2, w1 = oneMinus(beta1), w2 = oneMinus(beta2), eps = epsilon
+        let inverseCorrection2Root = Scalar(1 / Foundation.pow(1 - Foundation.pow(beta2Decimal, td), 0.5))
+        let b2 = beta2, w1 = Scalar(1 - beta1Decimal), w2 = Scalar(1 - beta2Decimal), eps = epsilon
         let ams = amsgrad
         m.withUnsafeMutableBufferPointer { mb in
             G.withUnsafeMutableBufferPointer { vb in

@@ -40,6 +40,10 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     /// and clipping see the global norm, and clipping scales the slice by the global factor).
     /// Only a sharded optimizer, which steps the slice alone, may consume such a gradient.
     public var gradientSlices: BlockPartition?
+    /// Always gather the curvature's rows, never sum a dense Fisher: set it when the natural
+    /// gradient's solver is forced to ``NaturalGradientSolver/woodbury`` (which needs the rows)
+    /// although n ≤ |B|·k would make the dense allreduce the cheaper transport. Default false.
+    public var gathersCurvatureRows = false
 
     /// - Throws: ``MPIError`` when the sample count does not fit MPI's counts.
     public init(_ base: Base, communicator: Communicator, statistics: CommunicationStatistics = CommunicationStatistics()) throws {
@@ -166,13 +170,16 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     ///   received per rank; the Woodbury solver needs the rows themselves (its r × r Gram UUᵀ is
     ///   not a sum of per-rank Grams), so this is also its cost.
     ///
-    /// A forced `woodbury` solver cannot take the dense form: with n ≤ |B|·k use `automatic` or `cholesky`.
+    /// A forced `woodbury` solver needs the rows: set ``gathersCurvatureRows`` (the command does
+    /// for `--solver woodbury`).
     /// - Complexity: plus one single-sample curvature (sample 0) per call, to learn k.
     public func curvature(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, fisher: FisherKind) -> Curvature<Scalar>? {
         guard sampleCount > 0, fisher != .sampled else { return base.curvature(at: θ, batch: batch, fisher: fisher) }
         let total = batch?.count ?? sampleCount
         let (squares, overflow) = dimension.multipliedReportingOverflow(by: dimension)
-        guard !overflow, squares <= Int(Int32.max) - 2 else { return standardCurvature(at: θ, batch: batch, fisher: fisher) }
+        guard !overflow, squares <= Int(Int32.max) - 2, !gathersCurvatureRows else {
+            return standardCurvature(at: θ, batch: batch, fisher: fisher)
+        }
         // The form and its rows per sample k from sample 0 (the same on every rank: they do not
         // depend on the data). Dense when the rows r = |B|·k would be at least n (then the single
         // process solves by Cholesky too) or the form is dense already.

@@ -30,5 +30,9 @@ public func minimizeDistributed<F: Objective, O: Optimizer>(
         // ZeRO-1: reduce-scatter the gradient onto the slices the optimizer steps.
         distributed.gradientSlices = try BlockPartition(count: objective.dimension, parts: communicator.size)
     }
+    // A forced Woodbury solve needs the curvature's rows even where a dense sum would be cheaper.
+    if let natural = optimizer.inner as? NaturalGradient<F.Scalar>, natural.solver == .woodbury {
+        distributed.gathersCurvatureRows = true
+    }
     return try minimize(distributed, from: θ0, optimizer: &optimizer, options: options, callback: callback)
 }

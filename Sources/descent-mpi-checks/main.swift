@@ -213,6 +213,10 @@ for fisher in [FisherKind.exact, .sampled, .empirical] {
     compare("data-parallel kfac mlp \(fisher.rawValue) Fisher", mlp, try! KFAC<Double>(learningRate: 0.1),
             options: kfacOptions, shard: false, tolerance: 1e-10)
 }
+// Regression: a forced Woodbury solver with n ≤ |B|·k got the dense allreduced Fisher and failed;
+// minimizeDistributed now gathers the rows for it.
+compare("data-parallel natural gradient forced woodbury, n ≤ |B|·k (rows gathered)", logistic,
+        try! NaturalGradient<Double>(learningRate: 0.5, solver: .woodbury), options: batched, shard: false, tolerance: 1e-10)
 compare("data-parallel natural gradient mlp exact Fisher (rows gathered, n > |B|·k)", mlp, try! NaturalGradient<Double>(learningRate: 0.5),
         options: batched, shard: false, tolerance: 1e-10)
 
