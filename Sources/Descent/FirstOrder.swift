@@ -273,15 +273,20 @@ func oneMinus<S: BLASScalar>(_ beta: S) -> S { S(1 - decimalDouble(beta)) }
 /// is the first of 1…9 significant digits that rounds back to the same `Float` (9 always does),
 /// so the result rounds to the hyperparameter exactly and differs from `Double(x)` by less than
 /// half a `Float` ulp.
-/// - Complexity: O(1): one `log10` and at most nine roundings against exact powers of ten (a
-///   table, not `pow`: this runs every step, and at n = 10³ a `pow` per call cost Adam 10 % of
-///   its step); no allocation.
+/// - Complexity: O(1): at most nine roundings against exact powers of ten (a table, not `pow`
+///   or `log10`: this runs several times per step, and at n = 10³ the libm calls cost Adam
+///   Float ~10 % of its step); no allocation.
 @inlinable
 func decimalDouble<S: BLASScalar>(_ x: S) -> Double {
     let d = Double(x)
     guard S.self == Float.self, d.isFinite, d != 0 else { return d }
     let target = Float(d)
-    let exponent = Int(Foundation.floor(Foundation.log10(Swift.abs(d))))
+    // ⌊log₁₀|d|⌋ from the binary exponent: |d| = m·2ᵉ with m ∈ [1, 2) puts it at
+    // ⌊e·log₁₀2⌋ or one above (no `log10` call: this runs several times per step).
+    let a = Swift.abs(d)
+    var exponent = Int((Double(Int(a.exponent)) * 0.301029995663981195).rounded(.down))
+    let next = exponent + 1
+    if (next >= 0 ? a >= exactPowerOfTen(next) : a * exactPowerOfTen(-next) >= 1) { exponent = next }
     for digits in 1...9 {
         let p = digits - 1 - exponent
         let candidate: Double

@@ -199,7 +199,7 @@ struct FirstOrderCoreTests {
                             let pass = ElementPass(parameters: pb.baseAddress!, gradient: gb.baseAddress!, count: n,
                                                    sign: -1, coupledDecay: 0.01, scale: 0.999)
                             let rule = AdamRule<Double, FlagOff>(0.01, 0.3, 0.999, 0.1, 0.001, 1e-8)
-                            let kernel = FusedKernel<AdamRule<Double, FlagOff>, FlagOff>(pass: pass, rule: rule, state: StateSlots(mb.baseAddress!, vb.baseAddress!))
+                            let kernel = FusedKernel<AdamRule<Double, FlagOff>, FlagOff, FlagOff>(pass: pass, rule: rule, state: StateSlots(mb.baseAddress!, vb.baseAddress!))
                             parallelChunks(count: n, minimumPerThread: 1024, threads: threads, kernel)
                         }
                     }
@@ -302,6 +302,11 @@ struct FirstOrderCoreTests {
             if f.isFinite && f != 0 { values.append(f) }
         }
         values += [1e-30, 3.4e38, .leastNormalMagnitude, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        // Powers of ten and their neighbours: where ⌊log₁₀|x|⌋, estimated from the binary exponent, steps.
+        for k in -44...38 {
+            let p = Float("1e\(k)")!
+            values += [p.nextDown, p, p.nextUp, -p]
+        }
         var longer: [Float] = []
         for f in values {
             let ours = decimalDouble(f)
