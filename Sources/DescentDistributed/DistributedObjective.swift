@@ -45,6 +45,12 @@ public struct DistributedObjective<Base: Objective>: Objective where Base.Scalar
     /// although n ≤ |B|·k would make the dense allreduce the cheaper transport. Default false.
     public var gathersCurvatureRows = false
 
+    /// Sets ``gathersCurvatureRows`` when `optimizer` needs the curvature's rows: a natural
+    /// gradient whose solver is forced to ``NaturalGradientSolver/woodbury``.
+    public mutating func prepareCurvature<O: Optimizer>(for optimizer: O) where O.Scalar == Scalar {
+        if let natural = optimizer as? NaturalGradient<Scalar>, natural.solver == .woodbury { gathersCurvatureRows = true }
+    }
+
     /// - Throws: ``MPIError`` when the sample count does not fit MPI's counts.
     public init(_ base: Base, communicator: Communicator, statistics: CommunicationStatistics = CommunicationStatistics()) throws {
         self.base = base

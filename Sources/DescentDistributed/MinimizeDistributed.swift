@@ -31,8 +31,6 @@ public func minimizeDistributed<F: Objective, O: Optimizer>(
         distributed.gradientSlices = try BlockPartition(count: objective.dimension, parts: communicator.size)
     }
     // A forced Woodbury solve needs the curvature's rows even where a dense sum would be cheaper.
-    if let natural = optimizer.inner as? NaturalGradient<F.Scalar>, natural.solver == .woodbury {
-        distributed.gathersCurvatureRows = true
-    }
+    distributed.prepareCurvature(for: optimizer.inner)
     return try minimize(distributed, from: θ0, optimizer: &optimizer, options: options, callback: callback)
 }

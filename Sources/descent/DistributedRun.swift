@@ -160,7 +160,7 @@ extension Run {
                 if distributed.shardState && g.sampleCount > 0 {
                     d.gradientSlices = try BlockPartition(count: g.dimension, parts: world.size)
                 }
-                if let natural = p as? NaturalGradient<S>, natural.solver == .woodbury { d.gathersCurvatureRows = true }
+                d.prepareCurvature(for: p)
                 let v = try validation.map { v -> DistributedObjective<G> in
                     guard let v = v as? G else { throw CLIError("internal: validation objective of another type") }
                     return try DistributedObjective(v, communicator: world)

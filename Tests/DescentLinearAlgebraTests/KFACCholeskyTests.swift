@@ -5,25 +5,11 @@ import DescentTestSupport
 /// `KFACCholesky`: factor then the two triangular solves (`potrs`), against a plain scalar
 /// Cholesky and forward/back substitution in Double, for orders from 1 to 257.
 @Suite struct KFACCholeskyTests {
-    /// SplitMix64 to uniform [−1, 1) (this target does not link DescentProblems' generator).
-    struct Uniform {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func uniform() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Double(z >> 11) / Double(1 << 53) * 2 - 1
-        }
-    }
-
     /// A = MᵀM/k + I (well conditioned, SPD), row-major = column-major (symmetric).
     static func spd(_ n: Int, seed: UInt64) -> [Double] {
-        var rng = Uniform(seed: seed)
+        var rng = LinearAlgebraTests.Generator(state: seed)
         let k = n + 3
-        let m: [Double] = (0..<(k * n)).map { _ in rng.uniform() }
+        let m: [Double] = (0..<(k * n)).map { _ in rng.next() }
         var a = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0..<n {
             var s = 0.0
@@ -62,8 +48,8 @@ import DescentTestSupport
         func run<S: BLASScalar>(_: S.Type) {
             let (n, nrhs) = shape
             let a = Self.spd(n, seed: UInt64(n))
-            var rng = Uniform(seed: UInt64(nrhs))
-            let b: [Double] = (0..<(n * nrhs)).map { _ in rng.uniform() }
+            var rng = LinearAlgebraTests.Generator(state: UInt64(nrhs))
+            let b: [Double] = (0..<(n * nrhs)).map { _ in rng.next() }
             let expected = Self.reference(a, n, b, nrhs)
             var factor = a.map { S($0) }
             var x = b.map { S($0) }

@@ -44,7 +44,7 @@ import DescentTestSupport
     }
 
     /// The threaded loop gives the scalar function's results bit for bit.
-    @Test func vectorLoopEqualsScalar() {
+    @Test func threadedLoopEqualsScalar() {
         var generator = SplitMix64(seed: 11)
         var values: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1e-30, 0x1p-10, -9.5, 10, 11, 0.25]
         for _ in 0..<40_099 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: generator.next()))) }
