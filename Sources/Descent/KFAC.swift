@@ -292,10 +292,10 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
                     for b in blocks {
                         let ii = b.inputs * b.inputs, oo = b.outputs * b.outputs
                         b.activations.withUnsafeBufferPointer {
-                            Scalar.axpby(count: ii, alpha: 1 - beta, x: $0.baseAddress!, incx: 1, beta: beta, y: ab.baseAddress! + oa, incy: 1)
+                            KFACKernels<Scalar>.movingAverage($0.baseAddress!, count: ii, decay: beta, into: ab.baseAddress! + oa)
                         }
                         b.preactivationGradients.withUnsafeBufferPointer {
-                            Scalar.axpby(count: oo, alpha: 1 - beta, x: $0.baseAddress!, incx: 1, beta: beta, y: gb.baseAddress! + og, incy: 1)
+                            KFACKernels<Scalar>.movingAverage($0.baseAddress!, count: oo, decay: beta, into: gb.baseAddress! + og)
                         }
                         oa += ii; og += oo
                     }

@@ -34,6 +34,13 @@ enum KFACKernels<Scalar: BLASScalar> {
         return p > 0 && p.isFinite ? p : 1
     }
 
+    /// ȳ ← βȳ + (1 − β)x elementwise, in one vectorized pass (the factors' moving average; it
+    /// replaces OpenBLAS's `axpby`, which took ~2 % of a K-FAC step's samples). - Complexity: O(count).
+    @inlinable static func movingAverage(_ x: UnsafePointer<Scalar>, count: Int, decay beta: Scalar, into y: UnsafeMutablePointer<Scalar>) {
+        let alpha = 1 - beta
+        for j in 0..<count { y[j] = beta * y[j] + alpha * x[j] }
+    }
+
     /// out ← M + δI (n × n). - Complexity: O(n²).
     @inlinable static func copyDamped(_ m: UnsafePointer<Scalar>, order n: Int, shift: Scalar, into out: UnsafeMutablePointer<Scalar>) {
         out.update(from: m, count: n * n)
@@ -58,23 +65,30 @@ enum KFACKernels<Scalar: BLASScalar> {
     }
 
     /// x ← (G + γI)⁻¹ ∇W (A + αI)⁻¹ for one o × i row-major block, with the Cholesky factors of
-    /// the damped A (i × i) and G (o × o): `potrs` with A on x read column-major (= ∇Wᵀ), a
-    /// transpose into `work` (o · i), `potrs` with G, and a transpose back. No inverse is formed.
+    /// the damped A (i × i) and G (o × o) from `KFACCholesky.factor` (row-major upper Uᵀ U):
+    /// `potrs` with G on x (row-major o × i, so G̃⁻¹ from the left), a transpose into `work`
+    /// (o · i), `potrs` with A on ∇Wᵀ, and a transpose back. No inverse is formed.
+    ///
+    /// Both solves take B row-major, which CBLAS hands to the right-side column-major `trsm`
+    /// kernels: on OpenBLAS 0.3.21 those run about twice as fast as the left-side ones that a
+    /// column-major B (LAPACK's `potrs`) gets, for the same flops (measured with
+    /// `descent bench --kind kfac`; see docs/benchmarks.md).
     /// - Complexity: i²·o + o²·i multiply-adds (four triangular solves) and two O(o·i) transposes.
     @inlinable static func precondition(_ g: UnsafePointer<Scalar>, outputs o: Int, inputs i: Int,
                                         factorA: UnsafePointer<Scalar>, factorG: UnsafePointer<Scalar>,
                                         into x: UnsafeMutablePointer<Scalar>, work: UnsafeMutablePointer<Scalar>) {
         x.update(from: g, count: o * i)
-        _ = KFACCholesky.solve(factorA, order: i, columns: o, x)
         if o == 1 {
-            // G is 1 × 1: its factor is √(G + γ).
+            // G is 1 × 1: its factor is √(G + γ); ∇W is one row, so ∇Wᵀ is the same memory.
+            _ = Scalar.potrs(triangle: .upper, n: i, nrhs: 1, a: factorA, lda: i, b: x, ldb: 1)
             let l = factorG[0]
             let inv = 1 / (l * l)
             for j in 0..<i { x[j] *= inv }
             return
         }
+        _ = Scalar.potrs(triangle: .upper, n: o, nrhs: i, a: factorG, lda: o, b: x, ldb: i)
         transpose(UnsafePointer(x), rows: o, columns: i, into: work)
-        _ = KFACCholesky.solve(factorG, order: o, columns: i, work)
+        _ = Scalar.potrs(triangle: .upper, n: i, nrhs: o, a: factorA, lda: i, b: work, ldb: o)
         transpose(UnsafePointer(work), rows: i, columns: o, into: x)
     }
 

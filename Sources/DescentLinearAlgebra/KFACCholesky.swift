@@ -21,6 +21,11 @@ public enum KFACCholesky {
     /// Solves A X = B in place of B by the two triangular solves of LAPACK `potrs`, with the
     /// factor from ``factor(_:order:)``; B is column-major n × nrhs (leading dimension n), i.e.
     /// the row-major nrhs × n matrix Bᵀ.
+    ///
+    /// A column-major B takes OpenBLAS's left-side `trsm` kernels, which in 0.3.21 run about
+    /// half as fast as the right-side ones for the same flops (n = 256, 257 right-hand sides:
+    /// 2.3 against 1.2 ms on 2 threads). K-FAC therefore solves with the factor through
+    /// `BLASScalar.potrs(triangle: .upper, …)` on row-major right-hand sides instead.
     public static func solve<S: BLASScalar>(_ a: UnsafePointer<S>, order n: Int, columns nrhs: Int,
                                                        _ b: UnsafeMutablePointer<S>) -> Int {
         if S.self == Double.self {

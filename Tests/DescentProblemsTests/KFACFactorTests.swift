@@ -197,6 +197,54 @@ struct KFACFactorTests {
         c.precision == .float ? try run(Float.self) : try run(Double.self)
     }
 
+    /// Layers wider than one 32 × 32 tile of the mirrored factors (and of the bias row), a batch
+    /// of 37 (not a power of two, so the empirical G's 1/m and m do not cancel exactly), through
+    /// `kroneckerFactors` and through the fused gradient-and-factors call (which reuses the
+    /// gradient's deltas for the empirical G).
+    @Test("wide layers and an odd batch: factors against the scalar reference, fused and separate", arguments: cases.filter { $0.fisher != .sampled })
+    func wideLayersAgainstScalarReference(_ c: Case) throws {
+        let m = 41, d = 34
+        let k = c.output == .softmax ? 3 : 1
+        let data = randomData(m: m, d: d, seed: 91) { rng, i in
+            switch c.output {
+            case .linear: return rng.nextNormal()
+            case .sigmoid: return Double(i % 2)
+            case .softmax: return Double(i % 3)
+            }
+        }
+        let sizes = [d, 70, 33, k]
+        let n = (1..<sizes.count).reduce(0) { $0 + sizes[$1] * (sizes[$1 - 1] + 1) }
+        let θd = randomVector(n, seed: 92, scale: 0.3)
+        let batch = (0..<37).map { ($0 * 7) % m }
+        let ref = referenceFactors(ScalarNetwork(sizes: sizes, θ: θd), x: (0..<m).map { Array(data.features.elements[($0 * d)..<(($0 + 1) * d)]) },
+                                   y: data.targets, batch: batch, output: c.output, fisher: c.fisher)
+        func run<S: BLASScalar>(_: S.Type) throws {
+            let net = try MultilayerPerceptron<S>(data: data.converted(to: S.self), hiddenLayers: [70, 33], hiddenActivation: .tanh,
+                                                  outputLayer: c.output, classCount: c.output == .softmax ? 3 : nil)
+            let θ = θd.map { S($0) }
+            let separate = try #require(θ.withUnsafeBufferPointer { t in
+                batch.withUnsafeBufferPointer { net.kroneckerFactors(at: t, batch: $0, fisher: c.fisher, step: 0, seed: 1) }
+            })
+            var fused: [KroneckerBlock<S>] = []
+            var gradient = [S](repeating: 0, count: n)
+            _ = θ.withUnsafeBufferPointer { t in
+                batch.withUnsafeBufferPointer { b in
+                    gradient.withUnsafeMutableBufferPointer { g in
+                        net.lossGradientAndKroneckerFactors(at: t, batch: b, fisher: c.fisher, step: 0, seed: 1, gradient: g, factors: &fused)
+                    }
+                }
+            }
+            let tol = S.self == Double.self ? 1e-12 : 2e-5
+            for l in 0..<3 {
+                #expect(relativeError(separate[l].activations.map(Double.init), ref.a[l]) < tol, "A_\(l)")
+                #expect(relativeError(separate[l].preactivationGradients.map(Double.init), ref.g[l]) < tol, "G_\(l)")
+                #expect(fused[l].activations == separate[l].activations, "fused A_\(l)")
+                #expect(fused[l].preactivationGradients == separate[l].preactivationGradients, "fused G_\(l)")
+            }
+        }
+        c.precision == .float ? try run(Float.self) : try run(Double.self)
+    }
+
     @Test("one-layer linear model: K-FAC is the exact natural gradient (λ = 0, η = 1 lands on least squares)", arguments: Precision.allCases)
     func leastSquaresInOneStep(_ precision: Precision) throws {
         let m = 40, d = 4

@@ -7,7 +7,14 @@ fixed learning rate 0.1, damping 1e-3, no momentum, no adaptive anything. Rounds
 between the two; each round times `--kfac-steps` steps after a warm-up (kfac-jax: jit
 compilation excluded). Prints one JSON line per measurement and a summary line.
 
+With KFAC_PEER_MODE=steps it instead counts kfac-jax's steps to a full-data training loss
+≤ 0.05 (the race target of `descent bench --kind kfac-race`; same network, data, batches and
+initialization scheme), for fixed settings and for kfac-jax's own adaptive learning rate,
+momentum and damping (Martens & Grosse 2015, §6.5 and §7): how few steps the reference K-FAC
+needs on this problem. The loss is evaluated after every step, outside any timing.
+
 Usage: DESCENT=.build/release/descent .venv-bench/bin/python scripts/bench/kfac_peer.py
+       KFAC_PEER_MODE=steps .venv-kfac/bin/python scripts/bench/kfac_peer.py
 """
 import csv
 import json
@@ -93,6 +100,48 @@ def kfac_jax_round(x, y, steps):
     return sum(times) / len(times)
 
 
+def kfac_jax_steps_to(x, y, target, adaptive, lr=0.1, damping=1e-3, interval=10, max_steps=60):
+    """Steps until the full-data loss is <= target (None if not within max_steps), and the losses."""
+    opt = kfac_jax.Optimizer(
+        value_and_grad_func=jax.value_and_grad(loss_fn), l2_reg=0.0,
+        use_adaptive_learning_rate=adaptive, use_adaptive_momentum=adaptive, use_adaptive_damping=adaptive,
+        initial_damping=damping, estimation_mode="fisher_gradients", curvature_ema=0.95,
+        inverse_update_period=interval, num_burnin_steps=0, multi_device=False)
+    rng = jax.random.PRNGKey(0)
+    params = init(jax.random.PRNGKey(1))
+    perm = np.random.default_rng(1).permutation(len(y))
+    batches = [(jnp.asarray(x[perm[i:i + BATCH]]), jnp.asarray(y[perm[i:i + BATCH]]))
+               for i in range(0, len(y) - BATCH + 1, BATCH)]
+    xs, ys = jnp.asarray(x), jnp.asarray(y)
+    state = opt.init(params, rng, batches[0])
+    fixed = {} if adaptive else dict(learning_rate=jnp.asarray(lr), momentum=jnp.asarray(0.0), damping=jnp.asarray(damping))
+    losses = []
+    for k in range(max_steps):
+        rng, sub = jax.random.split(rng)
+        params, state, _ = opt.step(params, state, sub, batch=batches[k % len(batches)], global_step_int=k, **fixed)
+        z = logits_of(params, xs)
+        loss = float(jnp.mean(jax.nn.logsumexp(z, axis=-1) - jnp.take_along_axis(z, ys[:, None], axis=-1)[:, 0]))
+        losses.append(loss)
+        if not np.isfinite(loss):
+            break
+        if loss <= target:
+            return k + 1, losses
+    return None, losses
+
+
+def steps_main(target=0.05):
+    x, y = digits()
+    settings = [dict(adaptive=True, damping=1e-3), dict(adaptive=True, damping=1e-2), dict(adaptive=True, damping=1e-3, interval=1),
+                dict(adaptive=False, lr=0.1), dict(adaptive=False, lr=0.03)]
+    for s in settings:
+        steps, losses = kfac_jax_steps_to(x, y, target, **s)
+        print(json.dumps({"kind": "kfac-jax-steps", "network": "64-256-256-10", "batch": BATCH, "target_loss": target,
+                          "adaptive_lr_momentum_damping": s["adaptive"], "initial_damping": s.get("damping", 1e-3),
+                          "learning_rate": None if s["adaptive"] else s["lr"], "inverse_interval": s.get("interval", 10),
+                          "steps": steps, "losses": [round(v, 4) for v in losses[:20]],
+                          "versions": f"kfac-jax {kfac_jax.__version__}, jax {jax.__version__}"}), flush=True)
+
+
 def descent_round(steps):
     out = subprocess.run([DESCENT, "bench", "--kind", "kfac", "--precision", "float", "--kfac-fisher", "sampled",
                           "--kfac-steps", str(steps), "--json"], capture_output=True, text=True, check=True).stdout
@@ -117,4 +166,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    steps_main() if os.environ.get("KFAC_PEER_MODE") == "steps" else main()

@@ -93,7 +93,7 @@ extension MultilayerPerceptron {
                 forward(x, rows: rows, θ: t, acts: acts)
                 let loss = backwardGradient(x, rows: rows, batch: batch, θ: t, acts: acts, deltas: deltas, gradient: g)
                 accumulateKroneckerFactors(x, rows: rows, batch: batch, θ: t, acts: acts, deltas: deltas, fisher: fisher,
-                                           step: step, seed: seed, into: &factors)
+                                           step: step, seed: seed, deltasHoldGradient: true, into: &factors)
                 return loss
             }
         }
@@ -121,11 +121,18 @@ extension MultilayerPerceptron {
     /// After ``forward(_:rows:θ:acts:)``: overwrites the blocks' A_l and G_l (both triangles)
     /// with the factors of the batch (see ``kroneckerFactors(at:batch:fisher:step:seed:)``);
     /// `deltas` is scratch. A_l = ĀᵀĀ/m is formed without packing Ā = [input | 1]: `syrk` on
-    /// the input for the d × d part, the column means for the bias row, 1 in the corner.
+    /// the input for the d × d part, the column means for the bias row (summed into the
+    /// contiguous last row, then copied), 1 in the corner.
+    ///
+    /// The empirical G_l is formed from the gradient's deltas Δ̃ = Δ/m (``outputLoss`` with
+    /// scale 1/m, backpropagated) as m·Δ̃ᵀΔ̃: when `deltasHoldGradient` (after
+    /// ``backwardGradient``) they are reused and no second backward pass runs; otherwise they
+    /// are computed the same way, so both calls give the same bits.
     @inlinable
     func accumulateKroneckerFactors(_ x: UnsafePointer<Scalar>, rows: Int, batch: UnsafeBufferPointer<Int>?, θ t: UnsafePointer<Scalar>,
                                     acts: [UnsafeMutablePointer<Scalar>], deltas: [UnsafeMutablePointer<Scalar>],
-                                    fisher: FisherKind, step: Int, seed: UInt64, into blocks: inout [KroneckerBlock<Scalar>]) {
+                                    fisher: FisherKind, step: Int, seed: UInt64, deltasHoldGradient: Bool = false,
+                                    into blocks: inout [KroneckerBlock<Scalar>]) {
         let k = outputCount, depth = layerCount
         let inv = 1 / Scalar(rows)
         for l in 1...depth {
@@ -136,38 +143,40 @@ extension MultilayerPerceptron {
                 if d > 0 {
                     Scalar.syrk(triangle: .upper, transpose: .transpose, n: d, k: rows, alpha: inv, a: input, lda: d,
                                 beta: 0, c: c, ldc: i)
-                    // The bias column: the input's column means, accumulated row by row.
-                    for j in 0..<d { c[j * i + d] = 0 }
+                    // The bias column: the input's column means, accumulated row by row into the
+                    // contiguous last row (lower triangle, overwritten by the mirror below).
+                    let last = c + d * i
+                    last.update(repeating: 0, count: d)
                     for r in 0..<rows {
                         let row = input + r * d
-                        for j in 0..<d { c[j * i + d] += row[j] }
+                        for j in 0..<d { last[j] += row[j] }
                     }
-                    for j in 0..<d { c[j * i + d] *= inv }
+                    for j in 0..<d { last[j] *= inv; c[j * i + d] = last[j] }
                 }
                 c[d * i + d] = 1
             }
         }
-        // G_l = Σ over the sets of output seeds in deltas[L − 1] of ΔˡᵀΔˡ/m.
-        for l in 1...depth {
-            blocks[l - 1].preactivationGradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        }
+        // G_l = Σ over the sets of output seeds in deltas[L − 1] of ΔˡᵀΔˡ/m (the first set
+        // overwrites, the others add).
         let top = deltas[depth - 1], z = UnsafePointer(acts[depth - 1])
-        func accumulate() {
-            backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
+        var first = true
+        func accumulate(alpha: Scalar = inv, backpropagate: Bool = true) {
+            if backpropagate { backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas) }
             for l in 1...depth {
                 let o = layerSizes[l]
                 blocks[l - 1].preactivationGradients.withUnsafeMutableBufferPointer { c in
-                    Scalar.syrk(triangle: .upper, transpose: .transpose, n: o, k: rows, alpha: inv, a: deltas[l - 1], lda: o,
-                                beta: 1, c: c.baseAddress!, ldc: o)
+                    Scalar.syrk(triangle: .upper, transpose: .transpose, n: o, k: rows, alpha: alpha, a: deltas[l - 1], lda: o,
+                                beta: first ? 0 : 1, c: c.baseAddress!, ldc: o)
                 }
             }
+            first = false
         }
         withUnsafeTemporaryAllocation(of: Scalar.self, capacity: k) { pb in
             let p = pb.baseAddress!
             switch fisher {
             case .empirical:
-                _ = outputLoss(z, rows: rows, batch: batch, delta: top, scale: 1)
-                accumulate()
+                if !deltasHoldGradient { _ = outputLoss(z, rows: rows, batch: batch, delta: top, scale: inv) }
+                accumulate(alpha: Scalar(rows), backpropagate: !deltasHoldGradient)
             case .sampled:
                 for r in 0..<rows {
                     var rng = kroneckerSampleGenerator(seed: seed, step: step, index: sampleIndex(batch, r))
@@ -229,7 +238,22 @@ extension MultilayerPerceptron {
     /// Copies the upper triangle of the n × n row-major `a` into its lower one. - Complexity: O(n²).
     @inlinable
     static func mirrorUpper(_ a: UnsafeMutablePointer<Scalar>, order n: Int) {
-        for i in 0..<n { for j in 0..<i { a[i * n + j] = a[j * n + i] } }
+        // In 32 × 32 tiles, so both the rows written and the columns read stay in cache.
+        let tile = 32
+        var i0 = 0
+        while i0 < n {
+            let i1 = Swift.min(n, i0 + tile)
+            var j0 = 0
+            while j0 < i1 {
+                let j1 = Swift.min(i1, j0 + tile)
+                for i in i0..<i1 {
+                    let je = Swift.min(j1, i)
+                    if j0 < je { for j in j0..<je { a[i * n + j] = a[j * n + i] } }
+                }
+                j0 = j1
+            }
+            i0 = i1
+        }
     }
 }
 
