@@ -134,6 +134,8 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         return withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 2 * rows * width) { buf in
             var acts: [UnsafeMutablePointer<Scalar>] = []
             var deltas: [UnsafeMutablePointer<Scalar>] = []
+            acts.reserveCapacity(layerCount)
+            deltas.reserveCapacity(layerCount)
             var p = buf.baseAddress!
             for l in 1...layerCount { acts.append(p); p += rows * layerSizes[l] }
             for l in 1...layerCount { deltas.append(p); p += rows * layerSizes[l] }
