@@ -245,6 +245,59 @@ struct KFACFactorTests {
         c.precision == .float ? try run(Float.self) : try run(Double.self)
     }
 
+    /// Regression (the subnormal deltas that slowed OpenBLAS 2–4×): with large weights the class
+    /// probabilities fall below Float's least normal magnitude and saturated tanh units give
+    /// tiny 1 − a². The backward pass now flushes subnormal deltas to zero (and the curvature
+    /// seeds everything below √(least normal)); the Float gradient and factors must still match
+    /// the Double scalar reference.
+    @Test("saturated network: flushing subnormal deltas keeps the Float gradient and factors on the Double reference",
+          arguments: [FisherKind.exact, .empirical])
+    func saturatedNetworkAgainstScalarReference(_ fisher: FisherKind) throws {
+        let m = 24, d = 6, k = 4
+        let data = randomData(m: m, d: d, seed: 123) { _, i in Double(i % k) }
+        let sizes = [d, 20, 12, k]
+        let n = (1..<sizes.count).reduce(0) { $0 + sizes[$1] * (sizes[$1 - 1] + 1) }
+        let θd = randomVector(n, seed: 124, scale: 12)
+        let reference = ScalarNetwork(sizes: sizes, θ: θd)
+        let rows = (0..<m).map { Array(data.features.elements[($0 * d)..<(($0 + 1) * d)]) }
+        // The case must reach the subnormal range (else it tests nothing).
+        var smallest = Double.infinity
+        var gradient = [Double](repeating: 0, count: n)
+        for (i, x) in rows.enumerated() {
+            let acts = reference.forward(x)
+            let p = softmax(acts.last!)
+            smallest = min(smallest, p.min()!)
+            let seed = (0..<k).map { (p[$0] - ($0 == Int(data.targets[i]) ? 1 : 0)) / Double(m) }
+            let deltas = reference.backward(acts, seed: seed)
+            var offset = 0
+            for l in 0..<deltas.count {
+                let input = acts[l] + [1]
+                for o in 0..<sizes[l + 1] { for j in 0..<input.count { gradient[offset + o * input.count + j] += deltas[l][o] * input[j] } }
+                offset += sizes[l + 1] * input.count
+            }
+        }
+        #expect(smallest < Double(Float.leastNormalMagnitude))
+        let ref = referenceFactors(reference, x: rows, y: data.targets, batch: Array(0..<m), output: .softmax, fisher: fisher)
+        let net = try MultilayerPerceptron<Float>(data: data.converted(to: Float.self), hiddenLayers: [20, 12], hiddenActivation: .tanh,
+                                                  outputLayer: .softmax, classCount: k)
+        let θ = θd.map { Float($0) }
+        let batch = Array(0..<m)
+        var g = [Float](repeating: 0, count: n)
+        var blocks: [KroneckerBlock<Float>] = []
+        _ = θ.withUnsafeBufferPointer { t in
+            batch.withUnsafeBufferPointer { b in
+                g.withUnsafeMutableBufferPointer { gb in
+                    net.lossGradientAndKroneckerFactors(at: t, batch: b, fisher: fisher, step: 0, seed: 1, gradient: gb, factors: &blocks)
+                }
+            }
+        }
+        #expect(relativeError(g.map(Double.init), gradient) < 1e-4)
+        for l in 0..<3 {
+            #expect(relativeError(blocks[l].activations.map(Double.init), ref.a[l]) < 1e-4, "A_\(l)")
+            #expect(relativeError(blocks[l].preactivationGradients.map(Double.init), ref.g[l]) < 1e-4, "G_\(l)")
+        }
+    }
+
     @Test("one-layer linear model: K-FAC is the exact natural gradient (λ = 0, η = 1 lands on least squares)", arguments: Precision.allCases)
     func leastSquaresInOneStep(_ precision: Precision) throws {
         let m = 40, d = 4

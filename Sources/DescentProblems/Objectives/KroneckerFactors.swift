@@ -128,6 +128,13 @@ extension MultilayerPerceptron {
     /// scale 1/m, backpropagated) as m·Δ̃ᵀΔ̃: when `deltasHoldGradient` (after
     /// ``backwardGradient``) they are reused and no second backward pass runs; otherwise they
     /// are computed the same way, so both calls give the same bits.
+    ///
+    /// The sampled and exact seeds, and their backward pass, set entries below
+    /// √(least normal magnitude) (1.1·10⁻¹⁹ in Float) to 0, so that no product in the `syrk`
+    /// is subnormal: subnormal operands made OpenBLAS's kernels take microcode assists (the G
+    /// factors' `syrk`s took 1.8 ms per step instead of 0.9 ms). Each dropped product is below
+    /// 1.1·10⁻¹⁹ times the largest seed, far under G's damping. The empirical G keeps the
+    /// gradient's deltas (subnormals flushed only), so both calls agree bit for bit.
     @inlinable
     func accumulateKroneckerFactors(_ x: UnsafePointer<Scalar>, rows: Int, batch: UnsafeBufferPointer<Int>?, θ t: UnsafePointer<Scalar>,
                                     acts: [UnsafeMutablePointer<Scalar>], deltas: [UnsafeMutablePointer<Scalar>],
@@ -159,9 +166,10 @@ extension MultilayerPerceptron {
         // G_l = Σ over the sets of output seeds in deltas[L − 1] of ΔˡᵀΔˡ/m (the first set
         // overwrites, the others add).
         let top = deltas[depth - 1], z = UnsafePointer(acts[depth - 1])
+        let floor = Scalar.leastNormalMagnitude.squareRoot()
         var first = true
         func accumulate(alpha: Scalar = inv, backpropagate: Bool = true) {
-            if backpropagate { backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas) }
+            if backpropagate { backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas, flushBelow: floor) }
             for l in 1...depth {
                 let o = layerSizes[l]
                 blocks[l - 1].preactivationGradients.withUnsafeMutableBufferPointer { c in
@@ -175,8 +183,12 @@ extension MultilayerPerceptron {
             let p = pb.baseAddress!
             switch fisher {
             case .empirical:
-                if !deltasHoldGradient { _ = outputLoss(z, rows: rows, batch: batch, delta: top, scale: inv) }
-                accumulate(alpha: Scalar(rows), backpropagate: !deltasHoldGradient)
+                if !deltasHoldGradient {
+                    // The gradient's deltas exactly: its output seeds and backward pass (subnormals flushed only).
+                    _ = outputLoss(z, rows: rows, batch: batch, delta: top, scale: inv)
+                    backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
+                }
+                accumulate(alpha: Scalar(rows), backpropagate: false)
             case .sampled:
                 for r in 0..<rows {
                     var rng = kroneckerSampleGenerator(seed: seed, step: step, index: sampleIndex(batch, r))
@@ -185,7 +197,7 @@ extension MultilayerPerceptron {
                         top[r] = Scalar(-rng.nextNormal())
                     case .sigmoid:
                         let q = sigmoid(z[r])
-                        top[r] = q - (rng.nextUniform() < Double(q) ? 1 : 0)
+                        top[r] = flushed(q - (rng.nextUniform() < Double(q) ? 1 : 0), below: floor)
                     case .softmax:
                         Self.probabilities(z + r * k, count: k, into: p)
                         let u = rng.nextUniform()
@@ -194,7 +206,7 @@ extension MultilayerPerceptron {
                             cumulative += Double(p[c])
                             if u < cumulative { label = c; break }
                         }
-                        for c in 0..<k { top[r * k + c] = p[c] - (c == label ? 1 : 0) }
+                        for c in 0..<k { top[r * k + c] = flushed(p[c] - (c == label ? 1 : 0), below: floor) }
                     }
                 }
                 accumulate()
@@ -204,14 +216,14 @@ extension MultilayerPerceptron {
                     for r in 0..<rows { top[r] = 1 }
                     accumulate()
                 case .sigmoid:
-                    for r in 0..<rows { let q = sigmoid(z[r]); top[r] = (q * (1 - q)).squareRoot() }
+                    for r in 0..<rows { let q = sigmoid(z[r]); top[r] = flushed((q * (1 - q)).squareRoot(), below: floor) }
                     accumulate()
                 case .softmax:
                     for s in 0..<k {
                         for r in 0..<rows {
                             Self.probabilities(z + r * k, count: k, into: p)
                             let root = p[s].squareRoot()
-                            for c in 0..<k { top[r * k + c] = root * ((c == s ? 1 : 0) - p[c]) }
+                            for c in 0..<k { top[r * k + c] = flushed(root * ((c == s ? 1 : 0) - p[c]), below: floor) }
                         }
                         accumulate()
                     }

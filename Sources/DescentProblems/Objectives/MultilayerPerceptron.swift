@@ -188,10 +188,10 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
                 case .linear:
                     let r = z[i] - yi
                     total += r * r / 2
-                    delta?[i] = scale * r
+                    delta?[i] = flushSubnormal(scale * r)
                 case .sigmoid:
                     total += softplus(z[i]) - yi * z[i]
-                    delta?[i] = scale * (sigmoid(z[i]) - yi)
+                    delta?[i] = flushSubnormal(scale * (sigmoid(z[i]) - yi))
                 case .softmax:
                     let row = z + i * k
                     var mx = row[0]
@@ -201,7 +201,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
                     let label = Int(yi)
                     total += scalarLog(s) - (row[label] - mx)
                     if let delta {
-                        for c in 0..<k { delta[i * k + c] = scale * (scalarExp(row[c] - mx) / s - (c == label ? 1 : 0)) }
+                        for c in 0..<k { delta[i * k + c] = flushSubnormal(scale * (scalarExp(row[c] - mx) / s - (c == label ? 1 : 0))) }
                     }
                 }
             }
@@ -209,9 +209,12 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         return total
     }
 
-    /// Propagates deltas[L − 1] (Δ^L, already set) down to Δ¹: Δˡ⁻¹ = (Δˡ Wˡ) ⊙ h'(Aˡ⁻¹).
+    /// Propagates deltas[L − 1] (Δ^L, already set) down to Δ¹: Δˡ⁻¹ = (Δˡ Wˡ) ⊙ h'(Aˡ⁻¹),
+    /// with entries below `floor` in magnitude set to 0 (default: the subnormals only, see
+    /// `flushSubnormal`).
     @inlinable
-    func backpropagateDeltas(rows: Int, θ: UnsafePointer<Scalar>, acts: [UnsafeMutablePointer<Scalar>], deltas: [UnsafeMutablePointer<Scalar>]) {
+    func backpropagateDeltas(rows: Int, θ: UnsafePointer<Scalar>, acts: [UnsafeMutablePointer<Scalar>], deltas: [UnsafeMutablePointer<Scalar>],
+                             flushBelow floor: Scalar = Scalar.leastNormalMagnitude) {
         var l = layerCount
         while l > 1 {
             let inW = layerSizes[l - 1], outW = layerSizes[l]
@@ -221,8 +224,8 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
                         b: w, ldb: inW + 1, beta: 0, c: below, ldc: inW)
             let count = rows * inW
             switch hiddenActivation {
-            case .sigmoid: for i in 0..<count { below[i] *= a[i] * (1 - a[i]) }
-            case .tanh: for i in 0..<count { below[i] *= 1 - a[i] * a[i] }
+            case .sigmoid: for i in 0..<count { below[i] = flushed(below[i] * (a[i] * (1 - a[i])), below: floor) }
+            case .tanh: for i in 0..<count { below[i] = flushed(below[i] * (1 - a[i] * a[i]), below: floor) }
             }
             l -= 1
         }
