@@ -47,6 +47,18 @@ private struct ScalarNetwork {
     }
 }
 
+/// m × d standard-normal features with targets for `output`: normal values (linear), labels
+/// alternating 0/1 (sigmoid) or cycling 0/1/2 (softmax, three classes).
+private func labelledData(m: Int, d: Int, seed: UInt64, output: OutputLayer) -> Dataset<Double> {
+    randomData(m: m, d: d, seed: seed) { rng, i in
+        switch output {
+        case .linear: return rng.nextNormal()
+        case .sigmoid: return Double(i % 2)
+        case .softmax: return Double(i % 3)
+        }
+    }
+}
+
 private func softmax(_ z: [Double]) -> [Double] {
     let m = z.max()!
     let e = z.map { Foundation.exp($0 - m) }
@@ -156,13 +168,7 @@ struct KFACFactorTests {
     func againstScalarReference(_ c: Case) throws {
         let m = 7, d = 3
         let k = c.output == .softmax ? 3 : 1
-        let data = randomData(m: m, d: d, seed: 77) { rng, i in
-            switch c.output {
-            case .linear: return rng.nextNormal()
-            case .sigmoid: return Double(i % 2)
-            case .softmax: return Double(i % 3)
-            }
-        }
+        let data = labelledData(m: m, d: d, seed: 77, output: c.output)
         let sizes = [d, 5, 2, k]
         let n = (1..<sizes.count).reduce(0) { $0 + sizes[$1] * (sizes[$1 - 1] + 1) }
         let θd = randomVector(n, seed: 78, scale: 0.7)
@@ -205,13 +211,7 @@ struct KFACFactorTests {
     func wideLayersAgainstScalarReference(_ c: Case) throws {
         let m = 41, d = 34
         let k = c.output == .softmax ? 3 : 1
-        let data = randomData(m: m, d: d, seed: 91) { rng, i in
-            switch c.output {
-            case .linear: return rng.nextNormal()
-            case .sigmoid: return Double(i % 2)
-            case .softmax: return Double(i % 3)
-            }
-        }
+        let data = labelledData(m: m, d: d, seed: 91, output: c.output)
         let sizes = [d, 70, 33, k]
         let n = (1..<sizes.count).reduce(0) { $0 + sizes[$1] * (sizes[$1 - 1] + 1) }
         let θd = randomVector(n, seed: 92, scale: 0.3)

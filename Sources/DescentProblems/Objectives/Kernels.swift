@@ -16,7 +16,7 @@ func scalarExp<S: BLASScalar>(_ x: S) -> S { S(Foundation.exp(Double(x))) }
 /// numbers is below half an ulp of the sum, so a flushed delta changes no normal result; the
 /// process's floating-point environment is left alone.
 @inlinable @inline(__always)
-func flushSubnormal<S: BinaryFloatingPoint>(_ x: S) -> S { x.magnitude < S.leastNormalMagnitude ? 0 : x }
+func flushSubnormal<S: BinaryFloatingPoint>(_ x: S) -> S { flushed(x, below: S.leastNormalMagnitude) }
 
 /// x, or 0 when |x| < `floor`.
 @inlinable @inline(__always)
