@@ -282,10 +282,20 @@ struct AutoencoderTests {
         precision == .float ? try run(Float.self) : try run(Double.self)
     }
 
+    @Test("a CSV without a target column: every column an input, targets 0")
+    func csvWithoutTarget() throws {
+        let data = try CSVLoader.parse("a,b\n0,1\n\n0.5,0.25\n", targetColumn: nil, as: Double.self)
+        #expect(data.features.elements == [0, 1, 0.5, 0.25] && data.features.columns == 2)
+        #expect(data.targets == [0, 0] && data.featureNames == ["a", "b"])
+        #expect(throws: DataError.noRows(path: "<csv>")) { try CSVLoader.parse("a,b\n", targetColumn: nil, as: Double.self) }
+        let model = try Autoencoder(data: data, encoderWidths: [1])
+        #expect(model.layerSizes == [2, 1, 2])
+    }
+
     @Test("bad inputs are refused with a DataError naming them")
     func badInputs() throws {
         let bad = try Matrix<Double>(rows: 2, columns: 3, elements: [0, 0.5, 1, 0.2, 1.5, 0])
-        #expect(throws: DataError.invalidTarget(sample: 1, value: "1.5 in column 1", expected: "an input in [0, 1]")) {
+        #expect(throws: DataError.shapeMismatch("autoencoder: input 1.5 of sample 1 (column 1, counting from 0) is outside [0, 1]")) {
             try Autoencoder(inputs: bad, encoderWidths: [2])
         }
         let good = try Matrix<Double>(rows: 2, columns: 3, elements: [0, 0.5, 1, 0.2, 0.5, 0])
@@ -297,5 +307,35 @@ struct AutoencoderTests {
         }
         let nan = try Matrix<Double>(rows: 1, columns: 2, elements: [0.5, .nan])
         #expect(throws: DataError.self) { try Autoencoder(inputs: nan, encoderWidths: [1]) }
+    }
+}
+
+@Suite("The autoencoder against PyTorch")
+struct AutoencoderTorchTests {
+    @Test("loss, gradient and F v equal torch's (autograd, torch.func.jvp/vjp)", arguments: Precision.allCases)
+    func againstTorch(_ precision: Precision) throws {
+        let f = try fixture("torch_autoencoder.json")
+        let x = try matrixRows(f["inputs"])
+        let widths = try #require(f["encoder_widths"] as? [Int])
+        let θ = try doubles(f["theta"]), v = try doubles(f["vector"])
+        let cases = try #require(f["cases"] as? [[String: Any]])
+        func run<S: BLASScalar>(_: S.Type) throws {
+            let inputs = try Matrix<S>(rows: x.count, columns: x[0].count, elements: x.flatMap { $0 }.map { S($0) })
+            for c in cases {
+                let name = try #require(c["activation"] as? String)
+                let activation = try #require(HiddenActivation(rawValue: name))
+                let batch = c["batch"] as? [Int]
+                let model = try Autoencoder(inputs: inputs, encoderWidths: widths, hiddenActivation: activation)
+                let (loss, gradient) = try model.lossAndGradient(at: θ.map { S($0) }, batch: batch)
+                let product = try model.fisherVectorProduct(at: θ.map { S($0) }, batch: batch, vector: v.map { S($0) })
+                // Double: a few ulps of depth-6 sums; Float: the inputs and θ rounded to Float.
+                let limit = 16 * tolerance(S.self)
+                #expect(relativeError(Double(loss), try #require(c["loss"] as? Double)) < limit)
+                #expect(relativeError(gradient.map(Double.init), try doubles(c["gradient"])) < limit, "\(activation) \(String(describing: batch))")
+                #expect(relativeError(product.map(Double.init), try doubles(c["fisher_vector_product"])) < limit,
+                        "\(activation) \(String(describing: batch))")
+            }
+        }
+        precision == .float ? try run(Float.self) : try run(Double.self)
     }
 }

@@ -51,7 +51,7 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
         }
         let d = inputs.columns
         for (index, x) in inputs.elements.enumerated() where !(x >= 0 && x <= 1) {
-            throw DataError.invalidTarget(sample: index / d, value: "\(x) in column \(index % d)", expected: "an input in [0, 1]")
+            throw DataError.shapeMismatch("autoencoder: input \(x) of sample \(index / d) (column \(index % d), counting from 0) is outside [0, 1]")
         }
         let sizes = [d] + encoderWidths + encoderWidths.dropLast().reversed() + [d]
         self.inputs = inputs
