@@ -1,11 +1,11 @@
-/// The natural gradient (Amari, 1998), the lecture's steepest descent in the metric of a
+/// The natural gradient (Amari, 1998), docs/lecture.md's steepest descent in the metric of a
 /// curvature F (a metric G or a Fisher information matrix):
 ///
 ///     F̃ = F̄ + λI                                     (F̄: the curvature, or its moving average)
 ///     δθ = −η F̃⁻¹ ∇L                                  (default)
 ///     δθ = −√(ε / (∇Lᵀ F̃⁻¹ ∇L)) F̃⁻¹ ∇L                (with `stepLength` ε: δθᵀF̃δθ = ε)
 ///
-/// The second form solves the lecture's constrained problem min ∇Lᵀδθ s.t. ‖δθ‖²_F̃ = ε; for a
+/// The second form solves the constrained problem min ∇Lᵀδθ s.t. ‖δθ‖²_F̃ = ε; for a
 /// KL radius δ, KL ≈ ½ δθᵀFδθ gives ε = 2δ. With it, `learningRate` is not used.
 ///
 /// **The curvature layer.** Estimation and solve are separate, with separate cadences, as in

@@ -24,13 +24,13 @@ struct OptimizerOptions: ParsableArguments {
     var amsgrad = false
     @Flag(help: "Centered RMSProp.")
     var centered = false
-    @Flag(name: .customLong("eps-outside-sqrt"), help: "Adadelta in the lecture's form: √G + ε instead of √(G + ε).")
+    @Flag(name: .customLong("eps-outside-sqrt"), help: "Adadelta in the form of docs/lecture.md: √G + ε instead of √(G + ε).")
     var epsOutsideSqrt = false
     @Option(parsing: .unconditional, help: "Damping λ of the natural gradient, (F + λI)⁻¹∇L.")
     var damping: Double?
     @Option(help: "Fisher information of the natural gradient (empirical|exact) or K-FAC's factors (exact|sampled|empirical).")
     var fisher: FisherKind?
-    @Option(name: .customLong("step-length"), parsing: .unconditional, help: "Natural gradient: fixed step length ‖δθ‖_F (the lecture's constrained step).")
+    @Option(name: .customLong("step-length"), parsing: .unconditional, help: "Natural gradient: fixed step length ‖δθ‖_F (the constrained step of docs/lecture.md).")
     var stepLength: Double?
     @Option(name: .customLong("kfac-decay"), parsing: .unconditional, help: "K-FAC: decay β of the factors' moving average (default 0.95; 0 = each batch's factors).")
     var kfacDecay: Double?
