@@ -50,8 +50,14 @@ struct ProblemPlan: Sendable {
     /// K-FAC's fixed λ and refactoring interval T on this problem (nil: the library's 10⁻³ and 10).
     var kfacDamping: Double? = nil
     var kfacInterval: Int? = nil
+    /// The section's own name when two sections share a problem (the perceptrons); nil: the
+    /// problem's name.
+    var label: String? = nil
 
     var name: ProblemName { settings.name }
+    /// The section's name in `--problems`, tables and file names (`<identifier>-loss.svg`):
+    /// unique across ``ComparisonPlan/problems``.
+    var identifier: String { label ?? settings.name.rawValue }
 
     func settings(for optimizer: OptimizerName) -> OptimizerSettings {
         var s = OptimizerSettings(optimizer, learningRate: learningRates[optimizer])
