@@ -66,6 +66,8 @@ struct Axes {
         /// An SVG `stroke-dasharray`; "" for a solid line.
         var dashPattern: String
         var targets: [String]
+        /// Draw a star (the marker of a minimum) instead of a line sample.
+        var star = false
     }
 
     /// A legend box of line samples with names, top-left corner at (x, y). Each row with targets
@@ -85,7 +87,7 @@ struct Axes {
                                   ("stroke", entry.color), ("stroke-width", "2.5")]
             if !entry.dashPattern.isEmpty { lineAttributes.append(("stroke-dasharray", entry.dashPattern)) }
             var row = [
-                SVGElement("line", lineAttributes),
+                entry.star ? ContourPlot.star(x: x + 21, y: cy) : SVGElement("line", lineAttributes),
                 SVGElement("text", [("x", f(x + 40)), ("y", f(cy + 4)), ("font-size", "12"), ("fill", "#222")], text: entry.name),
             ]
             guard !entry.targets.isEmpty else {

@@ -155,7 +155,7 @@ public struct ContourPlot: Sendable {
             SVGElement("g", [("class", "markers")], children: markers),
         ]))
         svg.add(axes.titles(title: title, xLabel: xLabel, yLabel: yLabel))
-        if !minima.isEmpty { entries.append(Axes.LegendEntry(name: "minimum ★", color: "#000", dashPattern: "", targets: [])) }
+        if !minima.isEmpty { entries.append(Axes.LegendEntry(name: "minimum", color: "#000", dashPattern: "", targets: [], star: true)) }
         svg.add(Axes.legend(entries: entries, x: axes.right + 15, y: axes.top))
         svg.add(SVGElement("text", [("x", f(axes.right + 15)), ("y", f(axes.top + Double(entries.count) * 18 + 30)),
                                     ("font-size", "11"), ("fill", "#555")], text: "○ start  ● end"))

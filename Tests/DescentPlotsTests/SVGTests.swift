@@ -198,7 +198,9 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
         let circles = elements(root, named: "circle")
         #expect(circles.filter { attribute($0, "class") == "start" }.count == 2)
         #expect(circles.filter { attribute($0, "class") == "end" }.count == 2)
-        #expect(elements(root, named: "polygon").count == 1)
+        // One star on the plot (the legend draws another as its sample).
+        let markers = try #require(elements(root, named: "g").first { attribute($0, "class") == "markers" })
+        #expect(elements(markers, named: "polygon").count == 1)
         // The second trajectory stops before its infinite point: two points.
         let adam = try #require(paths.first { attribute($0, "data-name") == "adam" }.flatMap { attribute($0, "d") })
         #expect(adam.filter { $0 == "L" }.count == 1)
@@ -306,7 +308,9 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
         for target in entries.flatMap(\.targets) { #expect(ids.contains(target), "\(target)") }
         // A trajectory with nothing to draw, and the minimum, are listed without a toggle.
         let texts = elements(root, named: "text").compactMap(\.stringValue)
-        #expect(texts.contains("broken") && texts.contains("minimum ★"))
+        #expect(texts.contains("broken") && texts.contains("minimum"))
+        // The minimum's legend sample is its star (class "minimum"), not a line like a trajectory's.
+        #expect(elements(root, named: "polygon").filter { attribute($0, "class") == "minimum" }.count == 2)
         let trajectory = try #require(elements(root, named: "path").first { attribute($0, "id") == id })
         #expect(attribute(trajectory, "stroke-dasharray") == Palette.dashPattern(0))
     }
