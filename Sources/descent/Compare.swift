@@ -12,9 +12,9 @@ struct Compare: ParsableCommand {
         discussion: """
             Problems: \(ComparisonPlan.problems.map(\.identifier).joined(separator: ", ")) (mlp-wide: the 64-256-256-10 perceptron).
             Optimizers: \(OptimizerName.allCases.map(\.rawValue).joined(separator: ", ")).
-            Learning rates are tuned per problem (see --tune and docs/comparison/README.md); everything else
-            keeps the library's defaults. Data problems use minibatches of 64 (seed 0); their curves show the
-            full-data loss at every iterate.
+            Learning rates are tuned per problem (see --tune and docs/comparison/README.md); everything else \
+            keeps the library's defaults. Data problems use minibatches of 64 (mlp-wide: 256; seed 0); their \
+            curves show the full-data loss at every iterate, against steps and against wall time.
             """)
 
     @Option(help: "Comma-separated problems (default: all).")
