@@ -57,6 +57,12 @@ import Testing
                 #expect(Set(series.map { attribute($0, "stroke-dasharray") ?? "" }).count == optimizers.count, "\(file)")
                 let xLabel = file.hasSuffix("-loss-time.svg") ? "wall time (s) (log scale)" : "step"
                 #expect(elements(root, named: "text").compactMap(\.stringValue).contains(xLabel), "\(file)")
+                // Steps and the run's clock both only move forward: x never decreases along a curve.
+                for path in series {
+                    let xs = (attribute(path, "d") ?? "").split(whereSeparator: { $0 == "M" || $0 == "L" })
+                        .compactMap { Double($0.split(separator: " ").first ?? "") }
+                    #expect(xs.count >= 2 && zip(xs, xs.dropFirst()).allSatisfy { $0 <= $1 }, "\(file): \(xs.prefix(8))")
+                }
             }
         }
 
