@@ -25,15 +25,3 @@ func naturalSolverLine<S: BLASScalar>(_ optimizer: any Optimizer<S>) -> String? 
     let refinement = natural.activeCholeskyPrecision == .mixed ? ", \(natural.lastRefinementIterations) refinement iteration(s) in the last solve" : ""
     return "solver:     \(solver) (\(natural.solver.rawValue)\(refinement))"
 }
-
-/// The one-line OpenBLAS kernel hint (``OpenBLAS/machineKernelHint``) on standard error, at
-/// most once per process. Never changes OpenBLAS's settings.
-enum KernelHint {
-    private static let printed: Bool = {
-        guard let hint = OpenBLAS.machineKernelHint else { return false }
-        FileHandle.standardError.write(Data((hint + "\n").utf8))
-        return true
-    }()
-
-    static func printOnce() { _ = printed }
-}

@@ -45,7 +45,6 @@ struct Run: ParsableCommand {
     }
 
     func execute<S: BLASScalar>(_: S.Type) throws {
-        KernelHint.printOnce()
         if distributed.shardState, !optimizerOptions.group.isEmpty {
             throw CLIError("--group cannot be combined with --shard-state (each rank steps a shard of θ, not the groups); drop --shard-state")
         }
