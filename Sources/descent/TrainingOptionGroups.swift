@@ -339,9 +339,10 @@ extension Run {
             try Trace.write(history, dimension: objective.dimension, to: trace)
         }
         let final = result.history.last!
+        let summary = try optimizerOptions.settings(self.optimizer).summary
         var lines = [
             "problem:    \(self.problem.rawValue) (\(objective.dimension) parameters\(samples))",
-            "optimizer:  \(self.optimizer.rawValue) (\(optimizerOptions.settings(self.optimizer).summary)), \(precision.rawValue)",
+            "optimizer:  \(self.optimizer.rawValue) (\(summary)), \(precision.rawValue)",
             "steps:      \(state.step)\(firstStep > 0 ? " (resumed at \(firstStep))" : "") (stopped: \(result.stopReason.rawValue))",
             "final loss: \(final.loss)\(validation != nil ? " (training)" : "")",
         ]
