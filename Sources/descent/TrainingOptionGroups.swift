@@ -164,7 +164,7 @@ extension Run {
             }
             startPoint = startValues.map { $0.count == 1 ? [S](repeating: S($0[0]), count: n) : $0.map { S($0) } } ?? objective.initialParameters(seed: training.seed)
         } else if let fraction = session.validationSplit {
-            guard !self.problem.isPlane else { throw CLIError("--validation-split applies to data problems (linear, logistic, softmax, mlp)") }
+            guard !self.problem.isPlane else { throw CLIError("--validation-split applies to data problems (linear, logistic, softmax, mlp, autoencoder)") }
             try settings.checkApplicable()
             let standardize = settings.standardize
             settings.standardize = false
@@ -242,6 +242,7 @@ extension Run {
             case .linear: return try LinearRegression(data: data, l2: l2)
             case .logistic: return try LogisticRegression(data: data, l2: l2)
             case .softmax: return try SoftmaxRegression(data: data, l2: l2)
+            case .autoencoder: return try settings.makeAutoencoder(data: data)
             default: return try settings.makePerceptron(data: data, l2: l2)
             }
         } catch let error as DataError {

@@ -67,14 +67,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     /// Z ← X_B Wᵀ + 1cᵀ (rows × K).
     @inlinable
     func logits(_ x: UnsafePointer<Scalar>, rows: Int, θ: UnsafePointer<Scalar>, into z: UnsafeMutablePointer<Scalar>) {
-        let d = data.featureCount, k = classCount
-        if d > 0 {
-            Scalar.gemm(transposeA: .none, transposeB: .transpose, m: rows, n: k, k: d, alpha: 1, a: x, lda: d,
-                        b: θ, ldb: d + 1, beta: 0, c: z, ldc: k)
-        } else {
-            z.update(repeating: 0, count: rows * k)
-        }
-        for i in 0..<rows { for c in 0..<k { z[i * k + c] += θ[c * (d + 1) + d] } }
+        affineRows(x, rows: rows, inputs: data.featureCount, outputs: classCount, weights: θ, into: z)
     }
 
     /// Turns each row of Z into softmax probabilities in place and returns Σ [lse(zᵢ) − zᵢ,yᵢ].
