@@ -249,6 +249,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     @inlinable
     public mutating func setCurvature(_ curvature: Curvature<Scalar>) throws {
         try validate()
+        guard curvatureUpdates < Int.max else { throw OptimizerError.counterOverflow(name: "curvatureUpdates") }
         try curvature.validate(parameterCount: count)
         let n = curvature.parameterCount
         let target = try path(for: curvature, parameters: n)
@@ -359,11 +360,12 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
         guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
+            guard skipped < Int.max else { throw OptimizerError.counterOverflow(name: "skipped") }
             skipped += 1
             return
         }
         let n = parameters.count
-        guard t < Int.max, skipped < Int.max else { throw OptimizerError.corruptCheckpoint("step counter at Int.max") }
+        guard t < Int.max else { throw OptimizerError.counterOverflow(name: "t") }
         guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else {
             // Nothing to solve: no curvature is factored (and LAPACK is never called for n = 0).
             t += 1
