@@ -201,7 +201,7 @@ public func minimize<F: Objective, O: Optimizer>(
         if last { reason = pausing && t < options.maxSteps && !timeUp ? .paused : (timeUp && t < options.maxSteps ? .wallTime : .maxSteps); break }
 
         if let c = options.gradientClipNorm {
-            g.withUnsafeMutableBufferPointer { _ = clipGradientNorm($0, maxNorm: c) }
+            try g.withUnsafeMutableBufferPointer { _ = try clipGradientNorm($0, maxNorm: c) }
         }
         // A second-order optimizer: the curvature at θ_t on the same batch B_t as the gradient.
         try state.parameters.withUnsafeBufferPointer { tp in
