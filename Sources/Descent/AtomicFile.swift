@@ -188,6 +188,31 @@ public enum AtomicFile {
         syncFolder(folder.isEmpty ? "." : folder)
     }
 
+    /// Throws ``AtomicFileError`` unless ``write(to:_:)`` could write `url` now: the target is
+    /// absent or a regular file, and its temporary can be created in the folder (which exists,
+    /// is writable, and takes the name). The temporary is created and removed again; nothing
+    /// else changes. For callers that must know before a long computation that its result can be
+    /// saved.
+    /// - Complexity: one `stat`, one `open` and one `unlink`.
+    public static func checkWritable(_ url: URL) throws {
+        let path = url.path
+        let name = url.lastPathComponent
+        guard !name.isEmpty, name != "/", name != ".", name != ".." else {
+            throw AtomicFileError(path: path, reason: "is not a file name")
+        }
+        try checkReplaceable(path)
+        let folder = url.deletingLastPathComponent().path
+        let temporary = (folder as NSString).appendingPathComponent(temporaryName(for: name))
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            if code == EEXIST { return }  // this process is writing it already
+            throw AtomicFileError(path: path, errno: code)
+        }
+        close(fd)
+        unlink(temporary)
+    }
+
     /// Throws when `path` exists and is not a regular file (or a symbolic link to one): the check
     /// ``write(_:to:)-(UnsafeRawBufferPointer,_)`` makes, for callers that want to fail before working.
     public static func checkReplaceable(_ path: String) throws {
@@ -258,6 +283,6 @@ public struct AtomicFileError: Error, LocalizedError, Equatable, Sendable, Custo
         self.init(path: path, reason: String(cString: strerror(code)))
     }
 
-    public var description: String { "\(path): \(reason)" }
+    public var description: String { "\(MessageValue.clip(path)): \(reason)" }
     public var errorDescription: String? { description }
 }

@@ -124,7 +124,7 @@ extension DistributedArguments {
         let world = try Communicator.world()
         let low = try world.allreduce(Int64(step), .min), high = try world.allreduce(Int64(step), .max)
         guard low == high else {
-            throw CLIError("--resume \(path): the ranks' files are at steps \(low)…\(high), not one checkpoint (rank \(world.rank): step \(step))")
+            throw CLIError("--resume \(Message.clip(path)): the ranks' files are at steps \(low)…\(high), not one checkpoint (rank \(world.rank): step \(step))")
         }
     }
 }
