@@ -43,7 +43,9 @@ enum MemoryBudget {
     /// or when the trace's target cannot be replaced (a directory, a device): before training.
     static func requireRun<S: BLASScalar>(_: S.Type, dimension n: Int, steps: Int, trace: String?) throws {
         let s = MemoryLayout<S>.size
-        try require(product(n, 8 * s), for: "\(n) parameters")
+        // The loss history: one record per step up to its limit (about 200 bytes with a checkpoint's copy).
+        let history = product(Swift.min(steps &+ 1, TrainingOptions<S>.defaultHistoryLimit), 200)
+        try require(sum([product(n, 8 * s), history]), for: "\(n) parameters")
         guard let trace else { return }
         try require(sum([product(n, 8 * s), product(steps &+ 1, n &+ 2, s + 24)]), for: "--trace with --steps \(steps) × \(n) parameters")
         do {

@@ -105,7 +105,9 @@ struct TrainingArguments: ParsableArguments {
             schedule: try schedule.map { try ScheduleParser.parse($0, initial: learningRate, steps: steps) },
             gradientClipNorm: clipNorm.map { S($0) },
             lossTolerance: lossTolerance.map { S($0) }, gradientTolerance: gradientTolerance.map { S($0) },
-            recordParameters: recordParameters)
+            recordParameters: recordParameters,
+            // A trace writes every step (its memory is checked up front); otherwise the history is bounded.
+            historyLimit: recordParameters ? nil : TrainingOptions<S>.defaultHistoryLimit)
     }
 }
 

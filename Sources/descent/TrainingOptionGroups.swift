@@ -188,6 +188,7 @@ extension Run {
         if let b = training.batchSize, objective.sampleCount == 0 {
             throw CLIError("--batch-size \(b): the \(self.problem.rawValue) problem has no data samples")
         }
+        try MemoryBudget.requireRun(S.self, dimension: objective.dimension, steps: training.steps, trace: trace)
 
         let optimizer: any Optimizer<S>
         do {
@@ -263,6 +264,7 @@ extension Run {
             }
             state.options.maxSteps = training.steps
             state.options.recordParameters = trace != nil
+            state.options.historyLimit = trace != nil ? nil : TrainingOptions<S>.defaultHistoryLimit
         } else {
             let runArguments = Array(CommandLine.arguments.drop { $0 != "run" }.dropFirst())
             do {
@@ -312,7 +314,7 @@ extension Run {
         state.options.stopAfter = nil
         guard let result else { throw CLIError("internal: no result") }
 
-        let history = Array(state.history[firstStep...]) + [result.history.last!]
+        let history = state.history.filter { $0.step >= firstStep } + [result.history.last!]
         if let trace, distributed.isPrimary {
             try Trace.write(history, dimension: objective.dimension, to: trace)
         }
