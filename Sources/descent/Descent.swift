@@ -39,6 +39,7 @@ struct DescentCommand: ParsableCommand {
     /// Parses and runs, printing errors on one line.
     static func main() {
         do {
+            try DistributedLaunch.requireSameArguments(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(ResumeArguments.expand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {

@@ -248,11 +248,12 @@ extension Run {
         }
         var state: TrainingState<O>
         if let resume = session.resume {
-            state = try distributed.agreeing("--resume \(resume)") {
+            let mine = try distributed.resumePath(resume)
+            state = try distributed.agreeing("--resume \(Message.clip(resume))") {
                 do {
-                    return try TrainingState<O>(contentsOf: URL(fileURLWithPath: distributed.rankPath(resume)))
+                    return try TrainingState<O>(contentsOf: URL(fileURLWithPath: mine))
                 } catch {
-                    throw CLIError("--resume \(Message.clip(distributed.rankPath(resume))): \(Message.reason(error))")
+                    throw CLIError("--resume \(Message.clip(mine)): \(Message.reason(error))")
                 }
             }
             try distributed.checkSameStep(state.step, path: resume)
@@ -268,26 +269,28 @@ extension Run {
         } else {
             let runArguments = Array(CommandLine.arguments.drop { $0 != "run" }.dropFirst())
             do {
-                state = try TrainingState(parameters: start, optimizer: optimizer, options: options,
-                                          metadata: ["arguments": ResumeArguments.storable(runArguments), "precision": precision.rawValue])
+                var metadata = ["arguments": ResumeArguments.storable(runArguments), "precision": precision.rawValue]
+                if let ranks = distributed.rankCount { metadata["ranks"] = "\(ranks)" }
+                state = try TrainingState(parameters: start, optimizer: optimizer, options: options, metadata: metadata)
             } catch { throw CLIError("\(error)") }
         }
         let firstStep = state.step
         let format = session.checkpointFormat ?? .binary
         let url = session.checkpoint.map { URL(fileURLWithPath: $0) }
         if let url {  // before training: a checkpoint that cannot be written fails now, not after the run
+            let mine = distributed.rankPath(url.path, step: state.step)
             try distributed.agreeing("--checkpoint \(Message.clip(url.path))") {
-                do { try AtomicFile.checkWritable(URL(fileURLWithPath: distributed.rankPath(url.path))) } catch {
-                    throw CLIError("--checkpoint \(Message.clip(distributed.rankPath(url.path))): \(Message.reason(error))")
+                do { try AtomicFile.checkWritable(URL(fileURLWithPath: mine)) } catch {
+                    throw CLIError("--checkpoint \(Message.clip(mine)): \(Message.reason(error))")
                 }
             }
         }
         func save() throws {
             guard let url else { return }
-            let mine = URL(fileURLWithPath: distributed.rankPath(url.path))  // per-rank files with --distributed
-            try distributed.agreeing("writing the checkpoint") {
-                do { try state.write(to: mine, format: format) } catch {
-                    throw CLIError("--checkpoint \(Message.clip(mine.path)): cannot write the checkpoint: \(Message.reason(error))")
+            // With --distributed: one file per rank, written and published as one set.
+            try distributed.writeCheckpointSet(url.path, step: state.step) { path in
+                do { try state.write(to: URL(fileURLWithPath: path), format: format) } catch {
+                    throw CLIError("--checkpoint \(Message.clip(path)): cannot write the checkpoint: \(Message.reason(error))")
                 }
             }
         }
