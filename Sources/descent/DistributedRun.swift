@@ -86,6 +86,32 @@ enum DistributedLaunch {
     /// A rank other than 0 of an mpirun job: it stays silent so that an error appears once.
     static var isSecondaryRank: Bool { MPIEnvironment.isSecondaryRank }
 
+    /// Runs `body`, a step that reads rank-local files (a CSV, a checkpoint's summary), and under
+    /// `mpirun` agrees on its outcome across the ranks, as ``DistributedArguments/agreeing(_:_:)``:
+    /// a rank that failed prints its own message (rank 0's is printed by `main`), the others
+    /// throw naming the step, so the job ends with a Descent message instead of mpirun's generic
+    /// report or a hang. Every rank of the job reaches it, since every rank runs the same
+    /// command line (``requireSameArguments(_:)``). `body` alone outside `mpirun`.
+    static func agreeing<R>(_ what: String, _ body: () throws -> R) throws -> R {
+        guard MPIEnvironment.launcherRank != nil, MPIEnvironment.isInitialized, !MPIEnvironment.isFinalized,
+              let world = try? Communicator.world(), world.size > 1 else { return try body() }
+        var outcome: Result<R, Error>
+        do { outcome = .success(try body()) } catch { outcome = .failure(error) }
+        let failed: Int64
+        if case .failure = outcome { failed = 1 } else { failed = 0 }
+        let anyFailed = try world.allreduce(failed, .max)
+        switch outcome {
+        case let .failure(error):
+            if world.rank > 0 {
+                FileHandle.standardError.write(Data("descent: error (rank \(world.rank)): \(DescentCommand.oneLine("\(error)"))\n".utf8))
+            }
+            throw error
+        case let .success(value):
+            guard anyFailed == 0 else { throw CLIError("\(what) failed on another rank (its message is printed above)") }
+            return value
+        }
+    }
+
     /// FNV-1a (64-bit) of the arguments, each followed by a NUL byte.
     static func digest(_ arguments: [String]) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -106,15 +106,16 @@ enum ResumeArguments {
         let typed = groups(Array(args.dropFirst()))
         guard let resume = typed.first(where: { $0.0 == "--resume" }) else { return args }
         guard let path = resume.1.first, resume.1.count == 1 else { throw CLIError("--resume needs one FILE") }
-        let summary: TrainingStateSummary
-        do {
-            summary = try TrainingStateSummary(contentsOf: URL(fileURLWithPath: path))
-        } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
-            throw CLIError("--resume \(Message.clip(path)): no such file")
-        } catch let error as AtomicFileError where !FileManager.default.fileExists(atPath: path) {
-            throw CLIError("--resume \(Message.clip(path)): no such file (\(error.reason))")
-        } catch {
-            throw CLIError("--resume \(Message.clip(path)): \(Message.reason(error))")
+        let summary: TrainingStateSummary = try DistributedLaunch.agreeing("--resume \(Message.clip(path))") {
+            do {
+                return try TrainingStateSummary(contentsOf: URL(fileURLWithPath: path))
+            } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
+                throw CLIError("--resume \(Message.clip(path)): no such file")
+            } catch let error as AtomicFileError where !FileManager.default.fileExists(atPath: path) {
+                throw CLIError("--resume \(Message.clip(path)): no such file (\(error.reason))")
+            } catch {
+                throw CLIError("--resume \(Message.clip(path)): \(Message.reason(error))")
+            }
         }
         guard let stored = summary.metadata["arguments"] else {
             throw CLIError("--resume \(Message.clip(path)): the checkpoint holds no command-line arguments (it was not written by descent run)")

@@ -137,6 +137,27 @@ struct MPIRunTests {
         #expect(same.0 == 0, "\(same.1)")
     }
 
+    /// A data file present for rank 0 but missing for rank 1 (same command line, different
+    /// working folders) ends the job with Descent's messages: rank 1's naming the file, rank 0's
+    /// naming the step that failed there; not mpirun's generic report alone, and no hang.
+    @Test("a file missing on one rank ends the job with a Descent message")
+    func fileMissingOnOneRank() throws {
+        guard let descent = Self.descentExecutable() else { return }
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("descent-mpi-local-\(getpid())")
+        let present = root.appendingPathComponent("present"), absent = root.appendingPathComponent("absent")
+        try fm.createDirectory(at: present, withIntermediateDirectories: true)
+        try fm.createDirectory(at: absent, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: root) }
+        let rows = (0..<40).map { i in "\(Double(i % 7) / 7),\(Double(i % 5) / 5),\(i % 2)" }
+        try Data((["a,b,target"] + rows).joined(separator: "\n").utf8).write(to: present.appendingPathComponent("d.csv"))
+        let run = ["run", "--problem", "logistic", "--optimizer", "adam", "--steps", "3", "--distributed", "--data", "d.csv"]
+        let result = try Self.launch(ranks: 1, ["-wdir", present.path, descent] + run + [":", "-np", "1", "-wdir", absent.path, descent] + run)
+        #expect(result.0 != 0 && result.0 != 124, "\(result.1)")
+        #expect(result.1.contains("descent: error (rank 1): \(absent.path)/d.csv: no such file"), "\(result.1)")
+        #expect(result.1.contains("--data d.csv failed on another rank"), "\(result.1)")
+    }
+
     /// A distributed checkpoint is one set: a rank that wrote its file of a newer step before the
     /// set was published (rank 0's file replaced) leaves the previous set complete, and the
     /// resume continues from it, at one step on every rank.
