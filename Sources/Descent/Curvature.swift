@@ -159,12 +159,12 @@ public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
             for i in 0..<n { for j in (i + 1)..<Swift.max(i + 1, n) { f.elements[i * n + j] = g.elements[j * n + i] } }
             return f
         case let .diagonalMetric(d):
-            var f = Matrix<Scalar>(rows: n, columns: n)
+            var f = Matrix<Scalar>(checkedRows: n, columns: n)
             for i in 0..<n { f.elements[i * n + i] = d[i] }
             return f
         default:
             let u = LowRankCurvature(self)
-            var f = Matrix<Scalar>(rows: n, columns: n)
+            var f = Matrix<Scalar>(checkedRows: n, columns: n)
             try BLAS.syrk(.transpose, alpha: u.scale * u.scale, u.weightedRows(), beta: 0, &f)
             return f
         }

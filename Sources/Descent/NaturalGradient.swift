@@ -249,6 +249,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     @inlinable
     public mutating func setCurvature(_ curvature: Curvature<Scalar>) throws {
         try validate()
+        guard curvatureUpdates < Int.max else { throw OptimizerError.counterOverflow(name: "curvatureUpdates") }
         try curvature.validate(parameterCount: count)
         let n = curvature.parameterCount
         let target = try path(for: curvature, parameters: n)
@@ -366,11 +367,12 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
                 found: "a \(form) curvature of order \(held)")
         }
         guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
+            guard skipped < Int.max else { throw OptimizerError.counterOverflow(name: "skipped") }
             skipped += 1
             return
         }
         let n = parameters.count
-        guard t < Int.max, skipped < Int.max else { throw OptimizerError.corruptCheckpoint("step counter at Int.max") }
+        guard t < Int.max else { throw OptimizerError.counterOverflow(name: "t") }
         guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else {
             // Nothing to solve: no curvature is factored (and LAPACK is never called for n = 0).
             t += 1

@@ -150,7 +150,7 @@ enum ComparisonReport {
 
     static func write(_ svg: SVGDocument, to url: URL) throws {
         do { try svg.write(to: url) } catch {
-            throw CLIError("\(url.path): cannot write: \(error.localizedDescription)")
+            throw CLIError("\(Message.clip(url.path)): cannot write: \(error.localizedDescription)")
         }
     }
 }

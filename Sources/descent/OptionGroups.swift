@@ -115,25 +115,30 @@ struct TrainingArguments: ParsableArguments {
             schedule: try schedule.map { try ScheduleParser.parse($0, initial: learningRate, steps: steps) },
             gradientClipNorm: clipNorm.map { S($0) },
             lossTolerance: lossTolerance.map { S($0) }, gradientTolerance: gradientTolerance.map { S($0) },
-            recordParameters: recordParameters)
+            recordParameters: recordParameters,
+            // A trace writes every step (its memory is checked up front); otherwise the history is bounded.
+            historyLimit: recordParameters ? nil : TrainingOptions<S>.defaultHistoryLimit)
     }
 }
 
 /// `--schedule` text → ``LearningRateSchedule``.
 enum ScheduleParser {
     static func parse<S: BLASScalar>(_ text: String, initial: S, steps: Int) throws -> LearningRateSchedule<S> {
-        let parts = text.split(separator: "+", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if parts.count > 1, parts[1].trimmingCharacters(in: .whitespaces).isEmpty {
+            throw CLIError("--schedule '\(Message.clip(text))': nothing follows '+' (write WARMUP+SCHEDULE, e.g. warmup:10+cosine)")
+        }
         let head = parts.first ?? ""
         let fields = head.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         func number(_ i: Int, _ what: String) throws -> Double {
             guard i < fields.count, let v = Double(fields[i]), v.isFinite else {
-                throw CLIError("--schedule '\(text)': \(what) \(i < fields.count ? "'\(fields[i])' is not a number" : "is missing")")
+                throw CLIError("--schedule '\(Message.clip(text))': \(what) \(i < fields.count ? "'\(Message.clip(fields[i]))' is not a number" : "is missing")")
             }
             return v
         }
         func integer(_ i: Int, _ what: String) throws -> Int {
             guard i < fields.count, let v = Int(fields[i]), v > 0 else {
-                throw CLIError("--schedule '\(text)': \(what) \(i < fields.count ? "'\(fields[i])' is not a positive integer" : "is missing")")
+                throw CLIError("--schedule '\(Message.clip(text))': \(what) \(i < fields.count ? "'\(Message.clip(fields[i]))' is not a positive integer" : "is missing")")
             }
             return v
         }
@@ -155,12 +160,12 @@ enum ScheduleParser {
             let then = parts.count > 1 ? try parse(parts[1], initial: initial, steps: max(steps - w, 1)) : .constant(initial)
             schedule = .warmup(steps: w, startFactor: S(f), then: then)
         default:
-            throw CLIError("--schedule '\(text)': unknown schedule '\(fields[0])'; valid: constant, step, exponential, cosine, warmup")
+            throw CLIError("--schedule '\(Message.clip(text))': unknown schedule '\(Message.clip(fields[0]))'; valid: constant, step, exponential, cosine, warmup")
         }
         if parts.count > 1, fields[0].lowercased() != "warmup" {
-            throw CLIError("--schedule '\(text)': only warmup can be followed by '+SCHEDULE'")
+            throw CLIError("--schedule '\(Message.clip(text))': only warmup can be followed by '+SCHEDULE'")
         }
-        do { try schedule.validate() } catch { throw CLIError("--schedule '\(text)': \(error)") }
+        do { try schedule.validate() } catch { throw CLIError("--schedule '\(Message.clip(text))': \(error)") }
         return schedule
     }
 }

@@ -90,9 +90,12 @@ public struct IllConditionedQuadraticND<Scalar: BLASScalar>: Objective {
     @usableFromInline static var block: Int { 1 << 18 }
 
     /// - Throws: ``TrainingError/invalidOption(name:value:requirement:)`` for N < 1 or a, b not
-    ///   finite and non-zero.
+    ///   finite and non-zero; ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)`` when θ
+    ///   and its gradient (2N scalars) exceed what the process can allocate (see ``MemoryLimit``).
     public init(dimension: Int, a: Scalar = 1, b: Scalar = 10) throws {
         guard dimension >= 1 else { throw TrainingError.invalidOption(name: "dimension", value: "\(dimension)", requirement: "≥ 1") }
+        try MemoryLimit.require(MemoryLimit.product([2, dimension, MemoryLayout<Scalar>.stride]),
+                                for: "θ and the gradient of \(dimension) parameters")
         for (name, v) in [("a", a), ("b", b)] where !(v.isFinite && v != 0) {
             throw TrainingError.invalidOption(name: name, value: "\(v)", requirement: "finite and non-zero")
         }
@@ -169,7 +172,7 @@ public struct IllConditionedQuadraticND<Scalar: BLASScalar>: Objective {
     @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         guard dimension <= 4096 else { return nil }
-        var j = Matrix<Scalar>(rows: dimension, columns: dimension)
+        var j = Matrix<Scalar>(checkedRows: dimension, columns: dimension)
         forEachCurvature(in: 0..<dimension) { i, c in j.elements[i * dimension + i] = c.squareRoot() }
         return OutputJacobian(jacobian: j, samples: 1, outputs: dimension, distribution: .gaussian(beta: 1))
     }
