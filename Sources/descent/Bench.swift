@@ -78,10 +78,10 @@ struct Bench: ParsableCommand {
     /// Parses "1e3,100000,2e7" into counts ≥ 1.
     static func parseSizes(_ text: String?, option: String) throws -> [Int]? {
         guard let text else { return nil }
-        return try text.split(separator: ",").map { item in
+        return try text.split(separator: ",", omittingEmptySubsequences: false).map { item in
             let s = item.trimmingCharacters(in: .whitespaces)
             guard let x = Double(s), x >= 1, x <= 1e12, x.rounded() == x else {
-                throw ValidationError("\(option): '\(s)' is not a positive whole number")
+                throw ValidationError("\(option): '\(Message.clip(s))' is not a positive whole number")
             }
             return Int(x)
         }
@@ -107,8 +107,11 @@ struct Bench: ParsableCommand {
             return try BenchAutoencoder.run(options: autoencoderOptions, precisions: precision.scalars, rounds: rounds, seconds: seconds, json: json)
         }
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)
-        KernelHint.printOnce()
-        if !json { print(OpenBLAS.summary) }
+        if !json {
+            print(OpenBLAS.summary)
+            print("kernels: \(KernelSelection.current.explanation)")
+            if let hint = OpenBLAS.machineKernelHint { print("hint: \(hint)") }
+        }
         if kind == .kfac || kind == .kfacRace {
             try runKFAC(kind, runner: &runner)
             return

@@ -63,10 +63,13 @@ struct DataSource {
 
     /// The CSV at `path`; `target` nil reads every column as an input.
     static func readCSV<S: BLASScalar>(path: String, target: String?) throws -> Dataset<S> {
-        do {
-            return try CSVLoader.load(URL(fileURLWithPath: path), targetColumn: target)
-        } catch let error as DataError {
-            throw CLIError("\(error)")
+        // Under mpirun each rank reads its own copy: a file missing on one rank ends every rank.
+        try DistributedLaunch.agreeing("--data \(Message.clip(path))") {
+            do {
+                return try CSVLoader.load(URL(fileURLWithPath: path), targetColumn: target)
+            } catch let error as DataError {
+                throw CLIError("\(error)")
+            }
         }
     }
 

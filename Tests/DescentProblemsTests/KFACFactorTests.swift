@@ -287,7 +287,7 @@ struct KFACFactorTests {
             #expect(relativeError(θ.map(Double.init), solution) < (S.self == Double.self ? 1e-12 : 1e-4))
             // The exact Fisher of this model is A itself (G = 1): the dense natural gradient agrees.
             let j = try #require(try model.outputJacobian(at: model.initialParameters(seed: 0)))
-            var fisher = Matrix<S>(rows: d + 1, columns: d + 1)
+            var fisher = try Matrix<S>(rows: d + 1, columns: d + 1)
             try BLAS.gemm(.transpose, .none, alpha: 1 / S(m), j.jacobian, j.jacobian, &fisher)
             #expect(relativeError(fisher.elements.map(Double.init), blocks[0].activations.map(Double.init)) < (S.self == Double.self ? 1e-12 : 1e-5))
         }

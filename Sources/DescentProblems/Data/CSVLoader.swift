@@ -22,8 +22,9 @@ public enum CSVLoader {
     }
 
     /// The whole file, with the system's reason on failure ("Permission denied", …); a directory
-    /// is ``DataError/isDirectory(path:)``. Devices and pipes (`/dev/null`, `/dev/stdin`) are read
-    /// to their end.
+    /// is ``DataError/isDirectory(path:)``. Only regular files are read (a FIFO without a writer
+    /// would block, `/dev/zero` never ends), and only when parsing them fits in memory: the text,
+    /// its bytes and the parsed values take about 4 bytes per byte of file (see ``MemoryLimit``).
     static func readFile(_ path: String) throws -> Data {
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -32,22 +33,11 @@ public enum CSVLoader {
             throw DataError.unreadable(path: path, reason: String(cString: strerror(code)))
         }
         if info.st_mode & S_IFMT == S_IFDIR { throw DataError.isDirectory(path: path) }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataError.unreadable(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var data = Data()
-        if info.st_mode & S_IFMT == S_IFREG, info.st_size > 0 { data.reserveCapacity(Int(info.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DataError.unreadable(path: path, reason: String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            data.append(contentsOf: chunk[0..<n])
+        do {
+            return try AtomicFile.readRegularFile(path, limit: MemoryLimit.availableBytes / 4)
+        } catch let error as AtomicFileError {
+            throw DataError.unreadable(path: path, reason: error.reason)
         }
-        return data
     }
 
     /// Parses CSV text; `source` names it in errors.

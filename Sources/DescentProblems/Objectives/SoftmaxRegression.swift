@@ -152,7 +152,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "softmax: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, k = classCount, n = dimension
-        var s = Matrix<Scalar>(rows: rows, columns: n)
+        var s = Matrix<Scalar>(checkedRows: rows, columns: n)
         withBatchRows(data.features, batch) { x, _ in
             withUnsafeTemporaryAllocation(of: Scalar.self, capacity: rows * k) { zb in
                 let z = zb.baseAddress!
@@ -182,8 +182,8 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         precondition(θ.count == dimension, "softmax: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, k = classCount, n = dimension
-        var j = Matrix<Scalar>(rows: rows * k, columns: n)
-        var p = Matrix<Scalar>(rows: rows, columns: k)
+        var j = Matrix<Scalar>(checkedRows: rows * k, columns: n)
+        var p = Matrix<Scalar>(checkedRows: rows, columns: k)
         withBatchRows(data.features, batch) { x, _ in
             p.elements.withUnsafeMutableBufferPointer { pb in
                 logits(x, rows: rows, θ: θ.baseAddress!, into: pb.baseAddress!)
