@@ -40,7 +40,8 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
     ///   - encoderWidths: h₁, …, h_c, at least one, each > 0.
     ///   - hiddenActivation: tanh (default) or sigmoid; the code layer stays linear.
     /// - Throws: ``DataError`` for no samples, no inputs, no or a bad width, or an input outside
-    ///   [0, 1] (naming the sample and column).
+    ///   [0, 1] (naming the sample and column); ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)``
+    ///   when θ, its gradient and the full-batch workspace exceed what the process can allocate.
     public init(inputs: Matrix<Scalar>, encoderWidths: [Int] = Self.standardEncoderWidths,
                 hiddenActivation: HiddenActivation = .tanh) throws {
         guard inputs.rows > 0 else { throw DataError.shapeMismatch("autoencoder: the data set has no samples") }
@@ -59,6 +60,13 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
         self.hiddenActivation = hiddenActivation
         self.layerSizes = sizes
         self.layers = try DenseLayers(sizes: sizes, activation: hiddenActivation, linearLayers: [encoderWidths.count], model: "autoencoder")
+        // θ, its gradient and the full-batch workspace (activations and deltas, 2 · m · Σ sₗ)
+        // must be allocatable: a width the process cannot hold throws here, not in an evaluation.
+        let width = MemoryLimit.sum(sizes.dropFirst().map { $0 })
+        let workspace = width.flatMap { MemoryLimit.product([2, inputs.rows, $0]) }
+        let elements = MemoryLimit.sum([MemoryLimit.product([2, layers.dimension]), workspace])
+        try MemoryLimit.require(elements.flatMap { MemoryLimit.bytes(count: $0, stride: MemoryLayout<Scalar>.stride) },
+                                for: "autoencoder \(sizes.map(String.init).joined(separator: "-")) on \(inputs.rows) samples")
     }
 
     /// The autoencoder of `data`'s features (its targets are ignored).
@@ -159,7 +167,7 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "autoencoder: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount)
-        var s = Matrix<Scalar>(rows: rows, columns: dimension)
+        var s = Matrix<Scalar>(checkedRows: rows, columns: dimension)
         let t = θ.baseAddress!
         withBatchRows(inputs, batch) { x, _ in
             layers.withWorkspace(rows: rows) { acts, deltas in
@@ -187,7 +195,7 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
         let rows = batchCount(batch, sampleCount: sampleCount), k = inputCount
         let (entries, overflow) = (rows * k).multipliedReportingOverflow(by: dimension)
         guard !overflow, entries <= Self.outputJacobianLimit else { return nil }
-        var j = Matrix<Scalar>(rows: rows * k, columns: dimension)
+        var j = Matrix<Scalar>(checkedRows: rows * k, columns: dimension)
         var p = [Scalar](repeating: 0, count: rows * k)
         let t = θ.baseAddress!
         withBatchRows(inputs, batch) { x, _ in
