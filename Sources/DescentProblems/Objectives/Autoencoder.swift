@@ -167,7 +167,7 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "autoencoder: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount)
-        var s = Matrix<Scalar>(checkedRows: rows, columns: dimension)
+        guard var s = try? Matrix<Scalar>(rows: rows, columns: dimension) else { return nil }
         let t = θ.baseAddress!
         withBatchRows(inputs, batch) { x, _ in
             layers.withWorkspace(rows: rows) { acts, deltas in
@@ -195,7 +195,7 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
         let rows = batchCount(batch, sampleCount: sampleCount), k = inputCount
         let (entries, overflow) = (rows * k).multipliedReportingOverflow(by: dimension)
         guard !overflow, entries <= Self.outputJacobianLimit else { return nil }
-        var j = Matrix<Scalar>(checkedRows: rows * k, columns: dimension)
+        guard var j = try? Matrix<Scalar>(rows: rows * k, columns: dimension) else { return nil }
         var p = [Scalar](repeating: 0, count: rows * k)
         let t = θ.baseAddress!
         withBatchRows(inputs, batch) { x, _ in
