@@ -153,3 +153,21 @@ struct AdadeltaRule<Scalar: BLASScalar, EpsilonInside: StaticFlag>: ElementRule 
         theta = theta - learningRate * delta
     }
 }
+
+extension Adadelta: RegisteredOptimizer, GroupConfigurable {
+    public static var hyperparameters: [HyperparameterSpec<Self>] {
+        [.learningRate(\.learningRate),
+         .number("rho", \.rho, flag: "--rho", group: "rho", torch: "rho", .closedUnit, "Decay ρ of both running averages."),
+         .epsilon(\.epsilon, "ε of √(X + ε) and of the denominator."),
+         .custom("epsilonOutsideSquareRoot", flag: "--eps-outside-sqrt", .flag,
+                 "ε outside the root, √G + ε, as in docs/lecture.md (default inside, √(G + ε))",
+                 read: { "\($0.epsilonPlacement == .outsideSquareRoot)" },
+                 write: { o, v in
+                     guard let f = v.flag else { return false }
+                     o.epsilonPlacement = f ? .outsideSquareRoot : .insideSquareRoot
+                     return true
+                 }),
+         .weightDecay(\.weightDecay)]
+    }
+    public static func withDefaults<T: BLASScalar>(_: T.Type) throws -> any RegisteredOptimizer<T> { try Adadelta<T>() }
+}

@@ -128,3 +128,13 @@ struct MomentumRule<Scalar: BLASScalar, Nesterov: StaticFlag>: ElementRule {
         theta = Nesterov.isOn ? theta + (momentum * vi - learningRate * g) : theta + vi
     }
 }
+
+extension Momentum: RegisteredOptimizer, GroupConfigurable {
+    public static var hyperparameters: [HyperparameterSpec<Self>] {
+        [.learningRate(\.learningRate),
+         .number("momentum", \.momentum, flag: "--momentum", group: "momentum", torch: "momentum", .halfOpenUnit, "Momentum μ: v ← μ v + g."),
+         .flag("nesterov", \.nesterov, group: "nesterov", torch: "nesterov", "Nesterov's look-ahead: θ ← θ − η (g + μ v)."),
+         .weightDecay(\.weightDecay)]
+    }
+    public static func withDefaults<T: BLASScalar>(_: T.Type) throws -> any RegisteredOptimizer<T> { try Momentum<T>() }
+}

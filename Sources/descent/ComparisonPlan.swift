@@ -57,11 +57,11 @@ struct ProblemPlan: Sendable {
         var s = OptimizerSettings(optimizer, learningRate: learningRates[optimizer])
         if optimizer == .natural {
             s.fisher = naturalFisher
-            s.damping = naturalDamping
+            s.set("--damping", number: naturalDamping)
         }
         if optimizer == .kfac {
-            s.fisher = kfacFisher; s.klClip = kfacClip
-            s.damping = kfacDamping; s.inverseInterval = kfacInterval
+            s.fisher = kfacFisher; s.set("--kl-clip", number: kfacClip)
+            s.set("--damping", number: kfacDamping); s.set("--inverse-interval", number: kfacInterval.map(Double.init))
         }
         return s
     }

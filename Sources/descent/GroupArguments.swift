@@ -2,10 +2,10 @@ import Descent
 
 /// `--group NAME:key=value[,key=value]`: per-group hyperparameter overrides of a first-order
 /// optimizer (``ParameterGroups``). NAME is a slice or group of the problem's parameter layout
-/// (`weights`, `biases`, `layer1.weights`, …); keys are `lr` and the optimizer's own
-/// (``GroupConfigurable/groupKeys``: `weight-decay`, `momentum`, `nesterov`, `beta1`, `beta2`,
-/// `eps`, `amsgrad`, `rho`, `centered`, `lr-decay`, `initial-accumulator`); values are numbers or
-/// `true`/`false`.
+/// (`weights`, `biases`, `layer1.weights`, …); keys are the group keys of the optimizer's
+/// hyperparameters in the ``OptimizerRegistry`` (`lr`, `weight-decay`, `momentum`, `nesterov`,
+/// `beta1`, `beta2`, `eps`, `amsgrad`, `rho`, `centered`, `lr-decay`, `initial-accumulator`);
+/// values are numbers or `true`/`false`.
 enum GroupArguments {
     /// Parses every `--group` value, in order.
     static func parse(_ values: [String]) throws -> [(name: String, overrides: [String: GroupValue])] {
@@ -40,11 +40,12 @@ enum GroupArguments {
 }
 
 extension OptimizerSettings {
-    /// ``make(_:)``, then wrapped in ``ParameterGroups`` over `layout` when `--group` was given.
+    /// ``make(_:)``, then wrapped in ``ParameterGroups`` over `layout` when `--group` was given;
+    /// the keys are mapped to the library's Swift names through the optimizer's descriptor.
     func make<S: BLASScalar>(_: S.Type, layout: ParameterLayout) throws -> any Optimizer<S> {
         let base = try make(S.self)
         guard !groups.isEmpty else { return base }
-        let specs = try GroupArguments.parse(groups)
+        let specs = try GroupArguments.parse(groups).map { try libraryOverrides($0) }
         guard let configurable = base as? any GroupConfigurable else {
             throw CLIError("--group applies to the first-order optimizers, not \(name.rawValue) (it preconditions across all parameters)")
         }
@@ -59,5 +60,27 @@ extension OptimizerSettings {
             throw CLIError("internal: grouped optimizer of another precision")
         }
         return grouped
+    }
+
+    /// A group's overrides with the command line's keys (`weight-decay`) as Swift names
+    /// (`weightDecay`); throws naming an unknown key (listing the valid ones) or a value of the
+    /// wrong type.
+    func libraryOverrides(_ spec: (name: String, overrides: [String: GroupValue])) throws
+        -> (name: String, overrides: [String: GroupValue]) {
+        let descriptor = name.descriptor
+        var out: [String: GroupValue] = [:]
+        for (key, value) in spec.overrides.sorted(by: { $0.key < $1.key }) {
+            guard let h = descriptor.hyperparameter(groupKey: key) else {
+                let valid = descriptor.hyperparameters.compactMap(\.groupKey)
+                throw CLIError("--group: \(ParameterLayoutError.unknownKey(key, group: spec.name, optimizer: name.rawValue, valid: valid))")
+            }
+            let typeMatches = h.domain == .flag ? value.flag != nil : value.flag == nil
+            guard typeMatches else {
+                let requirement = h.domain == .flag ? "true or false" : "a number"
+                throw CLIError("--group: \(ParameterLayoutError.invalidValue(key: key, group: spec.name, value: "\(value)", requirement: requirement))")
+            }
+            out[h.name] = value
+        }
+        return (spec.name, out)
     }
 }

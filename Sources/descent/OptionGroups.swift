@@ -5,6 +5,10 @@ import DescentProblems
 // (`--start -1.5,2`, `--lr -1` reaches the library's validation and its error message).
 
 /// Optimizer hyperparameters. Unset options keep the library's defaults.
+///
+/// The options shared by several optimizers are declared here (with their help); every other
+/// option of an optimizer in the ``OptimizerRegistry`` (`--lr-decay`, `--curvature-decay`, …)
+/// is read from the registry (``registryOptions``), so a new optimizer brings its own.
 struct OptimizerOptions: ParsableArguments {
     @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate η (default: the optimizer's own, e.g. 1e-3 for adam, 1 for adadelta).")
     var learningRate: Double?
@@ -16,7 +20,7 @@ struct OptimizerOptions: ParsableArguments {
     var beta2: Double?
     @Option(name: .customLong("eps"), parsing: .unconditional, help: "ε of adagrad, rmsprop, adadelta, adam(w).")
     var epsilon: Double?
-    @Option(parsing: .unconditional, help: "Decay ρ of RMSProp's and Adadelta's running averages.")
+    @Option(parsing: .unconditional, help: "Decay ρ of RMSProp's and Adadelta's running averages (natural: the same as --curvature-decay).")
     var rho: Double?
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Weight decay λ (L2 added to the gradient; decoupled for adamw).")
     var weightDecay: Double?
@@ -24,13 +28,13 @@ struct OptimizerOptions: ParsableArguments {
     var amsgrad = false
     @Flag(help: "Centered RMSProp.")
     var centered = false
-    @Flag(name: .customLong("eps-outside-sqrt"), help: "Adadelta in the lecture's form: √G + ε instead of √(G + ε).")
+    @Flag(name: .customLong("eps-outside-sqrt"), help: "Adadelta in the form of docs/lecture.md: √G + ε instead of √(G + ε).")
     var epsOutsideSqrt = false
     @Option(parsing: .unconditional, help: "Damping λ of the natural gradient, (F + λI)⁻¹∇L.")
     var damping: Double?
     @Option(help: "Fisher information of the natural gradient (empirical|exact) or K-FAC's factors (exact|sampled|empirical).")
     var fisher: FisherKind?
-    @Option(name: .customLong("step-length"), parsing: .unconditional, help: "Natural gradient: fixed step length ‖δθ‖_F (the lecture's constrained step).")
+    @Option(name: .customLong("step-length"), parsing: .unconditional, help: "Natural gradient: fixed step length ‖δθ‖_F (the constrained step of docs/lecture.md).")
     var stepLength: Double?
     @Option(name: .customLong("kfac-decay"), parsing: .unconditional, help: "K-FAC: decay β of the factors' moving average (default 0.95; 0 = each batch's factors).")
     var kfacDecay: Double?
@@ -46,27 +50,31 @@ struct OptimizerOptions: ParsableArguments {
         """, valueName: "NAME:key=value"))
     var group: [String] = []
     @Option(help: "Natural gradient: how (F + λI)x = ∇L is solved: auto (default) | cholesky | mixed (Float factor, Double refinement) | woodbury (low-rank curvature). A diagonal metric is always solved element-wise.")
-    var solver: NaturalSolverName?
+    var solver: String?
+    /// The options declared above (the others are read from the registry).
+    static let declared: Set<String> = [
+        "--lr", "--momentum", "--beta1", "--beta2", "--eps", "--rho", "--weight-decay", "--amsgrad", "--centered",
+        "--eps-outside-sqrt", "--damping", "--fisher", "--step-length", "--kfac-decay", "--inverse-interval", "--kl-clip", "--solver",
+    ]
+    /// The options of the registry not declared above, as typed (`--lr-decay 0.01`).
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var registryOptions: [String] = []
 
-    func settings(_ name: OptimizerName) -> OptimizerSettings {
+    func settings(_ name: OptimizerName) throws -> OptimizerSettings {
         var s = OptimizerSettings(name, learningRate: learningRate)
-        s.momentum = momentum
-        s.beta1 = beta1
-        s.beta2 = beta2
-        s.epsilon = epsilon
-        s.rho = rho
-        s.weightDecay = weightDecay
-        s.amsgrad = amsgrad ? true : nil
-        s.centered = centered ? true : nil
-        s.epsilonOutsideSquareRoot = epsOutsideSqrt ? true : nil
-        s.damping = damping
+        let numbers: [(String, Double?)] = [
+            ("--momentum", momentum), ("--beta1", beta1), ("--beta2", beta2), ("--eps", epsilon), ("--rho", rho),
+            ("--weight-decay", weightDecay), ("--damping", damping), ("--step-length", stepLength),
+            ("--kfac-decay", kfacDecay), ("--inverse-interval", inverseInterval.map(Double.init)), ("--kl-clip", klClip),
+        ]
+        for (option, value) in numbers { s.set(option, number: value) }
+        for (option, on) in [("--amsgrad", amsgrad), ("--centered", centered), ("--eps-outside-sqrt", epsOutsideSqrt)] where on {
+            s.set(option, .flag(true))
+        }
+        if let solver { s.set("--solver", try RegistryOptions.value(solver, option: "--solver")) }
+        for (option, value) in try RegistryOptions.parse(registryOptions) { s.set(option, value) }
         s.fisher = fisher
-        s.stepLength = stepLength
-        s.kfacDecay = kfacDecay
-        s.inverseInterval = inverseInterval
-        s.klClip = klClip
         s.groups = group
-        s.solver = solver
         return s
     }
 }
@@ -81,7 +89,9 @@ struct TrainingArguments: ParsableArguments {
     var batchSize: Int?
     @Option(parsing: .unconditional, help: """
         Learning-rate schedule, starting from --lr: constant | step:EVERY:FACTOR | exponential:FACTOR | \
-        cosine[:PERIOD[:MIN]] (PERIOD defaults to --steps) | warmup:STEPS[:START_FACTOR][+SCHEDULE].
+        cosine[:PERIOD[:MIN]] (PERIOD defaults to --steps) | warmup:STEPS[:START_FACTOR][+SCHEDULE] | \
+        plateau[:FACTOR[:PATIENCE]] (reduce η when the monitored loss stops improving; defaults 0.1, 10) | \
+        warmup:STEPS[:START_FACTOR]+plateau[:FACTOR[:PATIENCE]].
         """)
     var schedule: String?
     @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Clip the gradient to this global norm before each step.")
