@@ -79,6 +79,29 @@ struct AdaptiveKFACTests {
         #expect(o.stepCount == steps.count)
     }
 
+    @Test("minimize drives it through the objective: the kfac-jax trajectory, and a pause and resume changes nothing", arguments: cases)
+    func throughTheTrainingLoop(_ c: Case) throws {
+        let e = try Self.entry(c.index)
+        let net = try Self.network(e)
+        let steps = try #require(e["steps"] as? [[String: Any]])
+        let θ0 = try doubles(steps[0]["theta"])
+        var o = try Self.optimizer(e)
+        let result = try minimize(net, from: θ0, optimizer: &o, options: TrainingOptions(maxSteps: steps.count, fisher: .exact))
+        #expect(relativeError(result.parameters, try doubles(e["finalTheta"])) < 1e-6)
+        for (t, s) in steps.enumerated() {
+            #expect(relativeError(result.history[t].loss, try #require(s["loss"] as? Double)) < 1e-6, "loss at step \(t)")
+        }
+        // Paused after 3 steps, then continued: bit for bit the uninterrupted run.
+        var paused = try Self.optimizer(e)
+        var state = try TrainingState(parameters: θ0, optimizer: paused, options: TrainingOptions(maxSteps: steps.count, fisher: .exact, stopAfter: 3))
+        _ = try minimize(net, state: &state)
+        state.options.stopAfter = nil
+        let resumed = try minimize(net, state: &state)
+        paused = state.optimizer
+        #expect(bitIdentical(resumed.parameters, result.parameters))
+        #expect(paused.stepCount == steps.count)
+    }
+
     @Test("F·v from the output Jacobian equals the explicit exact Fisher times v (scalar reference)")
     func fisherVectorProductAgainstExplicitFisher() throws {
         let net = try Self.network(try Self.entry(1))
