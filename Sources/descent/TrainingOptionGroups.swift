@@ -33,7 +33,7 @@ struct SessionOptions: ParsableArguments {
 
     func isActive(schedule: String?) -> Bool {
         checkpoint != nil || checkpointEvery != nil || stopAfter != nil || resume != nil || validationSplit != nil
-            || validateEvery != nil || patience != nil || dimension != nil || (schedule?.lowercased().hasPrefix("plateau") ?? false)
+            || validateEvery != nil || patience != nil || dimension != nil || (schedule?.lowercased().contains("plateau") ?? false)
     }
 
     func validate() throws {
@@ -199,9 +199,19 @@ extension Run {
         // Training options: a plateau replaces the schedule; patience and validation add theirs.
         var arguments = training
         var plateau: ReduceLROnPlateau<S>? = nil
-        if let s = training.schedule, s.lowercased().hasPrefix("plateau") {
-            plateau = try PlateauParser.parse(s)
-            arguments.schedule = nil
+        if let s = training.schedule, let at = s.lowercased().range(of: "plateau") {
+            // plateau[:…] alone, or warmup:W[:F]+plateau[:…] (the warm-up, then the plateau).
+            let offset = s.lowercased().distance(from: s.lowercased().startIndex, to: at.lowerBound)
+            let head = String(s.prefix(offset)), tail = String(s.dropFirst(offset))
+            plateau = try PlateauParser.parse(tail)
+            if head.isEmpty {
+                arguments.schedule = nil
+            } else {
+                guard head.hasSuffix("+"), head.lowercased().hasPrefix("warmup:"), head.dropLast().split(separator: "+").count == 1 else {
+                    throw CLIError("--schedule '\(Message.clip(s))': only a warm-up can come before a plateau (warmup:STEPS[:START_FACTOR]+plateau[:FACTOR[:PATIENCE]])")
+                }
+                arguments.schedule = String(head.dropLast())
+            }
         }
         var options = try arguments.options(S.self, learningRate: optimizer.learningRate, recordParameters: trace != nil)
         if let fisher = optimizerOptions.fisher { options.fisher = fisher }

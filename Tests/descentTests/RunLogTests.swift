@@ -79,4 +79,24 @@ struct RunLogTests {
         let bad = try descent(Self.base + ["--progress-interval", "-1"])
         #expect(bad.status != 0 && bad.stderr.contains("--progress-interval: -1.0 must be"), "\(bad.stderr)")
     }
+
+    /// `warmup:W+plateau:F:P`: the warm-up sets η for t ≤ W (linear from F·η, torch's LinearLR),
+    /// then ReduceLROnPlateau takes over; anything else before a plateau is refused.
+    @Test func warmupThenPlateau() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try descent(["run", "--problem", "logistic", "--optimizer", "sgd", "--lr", "5", "--steps", "40", "--quiet",
+                             "--schedule", "warmup:4:0.5+plateau:0.5:0", "--log", "log.csv"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rates = try rows(dir.appendingPathComponent("log.csv")).dropFirst().map { Double($0[3])! }
+        #expect(Array(rates.prefix(5)) == [2.5, 3.125, 3.75, 4.375, 5])
+        #expect(rates.last! < 5 && r.stdout.contains("plateau:"), "\(rates)")
+        for (k, rate) in rates.enumerated().dropFirst(5) where rate != rates[k - 1] {
+            #expect(rate == rates[k - 1] * 0.5, "a reduction halves η (step \(k))")
+        }
+        let bad = try descent(["run", "--problem", "logistic", "--optimizer", "sgd", "--steps", "4", "--schedule", "cosine+plateau:0.5:2"])
+        #expect(bad.status != 0 && bad.stderr.contains("only a warm-up can come before a plateau"), "\(bad.stderr)")
+        let help = try descent(["run", "--help"])
+        #expect(help.stdout.contains("plateau[:FACTOR[:PATIENCE]]"))
+    }
 }
