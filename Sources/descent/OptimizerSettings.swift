@@ -15,7 +15,8 @@ enum OptimizerName: String, CaseIterable, ExpressibleByArgument, Sendable {
         case .adadelta: return ["--lr", "--rho", "--eps", "--eps-outside-sqrt", "--weight-decay"]
         case .adam, .adamw: return ["--lr", "--beta1", "--beta2", "--eps", "--weight-decay", "--amsgrad"]
         case .natural: return ["--lr", "--damping", "--fisher", "--step-length", "--rho", "--solver"]
-        case .kfac: return ["--lr", "--damping", "--fisher", "--kfac-decay", "--inverse-interval", "--kl-clip"]
+        case .kfac: return ["--lr", "--damping", "--fisher", "--kfac-decay", "--inverse-interval", "--kl-clip", "--adaptive",
+                            "--damping-interval", "--damping-decay", "--min-damping", "--max-damping"]
         }
     }
 }
@@ -62,6 +63,12 @@ struct OptimizerSettings: Sendable {
     var kfacDecay: Double?
     var inverseInterval: Int?
     var klClip: Double?
+    /// Adaptive K-FAC (`--adaptive`): K, ω, λmin, λmax of the damping adaptation.
+    var adaptive: Bool?
+    var dampingInterval: Int?
+    var dampingDecay: Double?
+    var minDamping: Double?
+    var maxDamping: Double?
     /// `--group NAME:key=value[,…]` values, in order (first-order optimizers only).
     var groups: [String] = []
     /// The natural gradient's solver (`--solver`).
@@ -91,6 +98,11 @@ struct OptimizerSettings: Sendable {
         if kfacDecay != nil { out.append("--kfac-decay") }
         if inverseInterval != nil { out.append("--inverse-interval") }
         if klClip != nil { out.append("--kl-clip") }
+        if adaptive != nil { out.append("--adaptive") }
+        if dampingInterval != nil { out.append("--damping-interval") }
+        if dampingDecay != nil { out.append("--damping-decay") }
+        if minDamping != nil { out.append("--min-damping") }
+        if maxDamping != nil { out.append("--max-damping") }
         if solver != nil { out.append("--solver") }
         return out
     }
@@ -113,6 +125,9 @@ struct OptimizerSettings: Sendable {
         add("step-length", stepLength)
         add("kfac-decay", kfacDecay); add("kl-clip", klClip)
         if let inverseInterval { parts.append("inverse-interval=\(inverseInterval)") }
+        if adaptive == true { parts.append("adaptive") }
+        if let dampingInterval { parts.append("damping-interval=\(dampingInterval)") }
+        add("damping-decay", dampingDecay); add("min-damping", minDamping); add("max-damping", maxDamping)
         if amsgrad == true { parts.append("amsgrad") }
         if centered == true { parts.append("centered") }
         if epsilonOutsideSquareRoot == true { parts.append("eps-outside-sqrt") }
@@ -190,6 +205,11 @@ struct OptimizerSettings: Sendable {
         case .natural:
             return try makeNaturalGradient(S.self)
         case .kfac:
+            if adaptive == true { return try makeAdaptiveKFAC(S.self) }
+            for (option, value) in [("--damping-interval", dampingInterval.map(Double.init)), ("--damping-decay", dampingDecay),
+                                    ("--min-damping", minDamping), ("--max-damping", maxDamping)] where value != nil {
+                throw CLIError("\(option) applies to adaptive K-FAC only: add --adaptive")
+            }
             return try makeKFAC(S.self)
         }
     }
@@ -202,6 +222,24 @@ struct OptimizerSettings: Sendable {
         if let v = kfacDecay { o.factorDecay = S(v) }
         if let v = inverseInterval { o.inverseUpdateInterval = v }
         if let v = klClip { o.klClip = S(v) }
+        try o.validate()
+        return o
+    }
+
+    /// Adaptive K-FAC (kfac-jax's `Optimizer` with adaptive learning rate, momentum and damping):
+    /// `--damping` λ₀, `--damping-interval` K, `--damping-decay` ω, `--min-damping`, `--max-damping`,
+    /// `--kfac-decay` β, `--inverse-interval` T. The learning rate is chosen by the quadratic model.
+    func makeAdaptiveKFAC<S: BLASScalar>(_: S.Type) throws -> AdaptiveKFAC<S> {
+        if learningRate != nil { throw CLIError("--lr does not apply to adaptive K-FAC: the quadratic model chooses the learning rate") }
+        if klClip != nil { throw CLIError("--kl-clip does not apply to adaptive K-FAC: the quadratic model chooses the step") }
+        var o = try AdaptiveKFAC<S>()
+        if let v = damping { o.initialDamping = S(v) }
+        if let v = dampingInterval { o.dampingInterval = v }
+        if let v = dampingDecay { o.dampingDecay = S(v) }
+        if let v = minDamping { o.minimumDamping = S(v) }
+        if let v = maxDamping { o.maximumDamping = S(v) }
+        if let v = kfacDecay { o.factorDecay = S(v) }
+        if let v = inverseInterval { o.inverseUpdateInterval = v }
         try o.validate()
         return o
     }
