@@ -14,3 +14,27 @@ public protocol FisherVectorProducing<Scalar>: Objective {
     func fisherVectorProduct(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?,
                              vector: UnsafeBufferPointer<Scalar>, product: UnsafeMutableBufferPointer<Scalar>)
 }
+
+extension FisherVectorProducing {
+    /// F_B(θ) v as a new array (see ``fisherVectorProduct(at:batch:vector:product:)``).
+    /// - Throws: ``DataError`` when θ's count or a batch index does not fit (see
+    ///   ``Objective/checkArguments(_:batch:)``), ``DataError/shapeMismatch(_:)`` when `vector`
+    ///   does not have ``Objective/dimension`` values; nothing is evaluated then.
+    /// - Complexity: the unsafe variant's plus one n-array.
+    @inlinable
+    public func fisherVectorProduct(at θ: [Scalar], batch: [Int]? = nil, vector: [Scalar]) throws -> [Scalar] {
+        try checkArguments(θ, batch: batch)
+        guard vector.count == dimension else {
+            throw DataError.shapeMismatch("\(name): the vector of the Fisher-vector product has \(vector.count) values, expected \(dimension)")
+        }
+        var product = [Scalar](repeating: 0, count: dimension)
+        θ.withUnsafeBufferPointer { tp in
+            vector.withUnsafeBufferPointer { vp in
+                product.withUnsafeMutableBufferPointer { pp in
+                    withOptionalBuffer(batch) { bp in fisherVectorProduct(at: tp, batch: bp, vector: vp, product: pp) }
+                }
+            }
+        }
+        return product
+    }
+}
