@@ -102,7 +102,7 @@ struct AdaptiveKFACTests {
         #expect(paused.stepCount == steps.count)
     }
 
-    @Test("F·v from the output Jacobian equals the explicit exact Fisher times v (scalar reference)")
+    @Test("F·v of the model access (the objective's own, and the output-Jacobian fallback) equals the explicit exact Fisher times v (scalar reference)")
     func fisherVectorProductAgainstExplicitFisher() throws {
         let net = try Self.network(try Self.entry(1))
         let θ = net.initialParameters(seed: 3)
@@ -131,6 +131,12 @@ struct AdaptiveKFACTests {
         var out = [Double](repeating: .nan, count: n)
         try θ.withUnsafeBufferPointer { tp in try v.withUnsafeBufferPointer { vp in try out.withUnsafeMutableBufferPointer { try model.fisherVectorProduct(at: tp, vector: vp, product: $0) } } }
         #expect(DescentTestSupport.relativeError(out, fv) < 1e-13)
+        // The fallback for objectives without their own F·v: from the output Jacobian.
+        var fallback = [Double](repeating: .nan, count: n)
+        v.withUnsafeBufferPointer { vp in
+            fallback.withUnsafeMutableBufferPointer { ObjectiveCurvatureModel<MultilayerPerceptron<Double>>.product(jac, vector: vp, into: $0) }
+        }
+        #expect(DescentTestSupport.relativeError(fallback, fv) < 1e-13)
     }
 
     @Test("a throw from the model leaves θ and the state bit-identical; the plain step refuses")
