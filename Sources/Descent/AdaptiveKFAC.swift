@@ -257,15 +257,16 @@ public struct AdaptiveKFAC<Scalar: BLASScalar>: ModelDrivenOptimizer {
         // The quadratic model over (Δ, δ) with the exact Fisher.
         let hasVelocity = count != nil && velocity.withUnsafeBufferPointer { v in v.contains { $0 != 0 } }
         let needsVelocityProduct = hasVelocity && fixedMomentum != 0
-        try direction.withUnsafeBufferPointer { xb in
-            try fisherDirection.withUnsafeMutableBufferPointer { try model.fisherVectorProduct(at: θ, vector: xb, product: $0) }
-        }
-        if needsVelocityProduct {
+        let forms = try direction.withUnsafeBufferPointer { xb in
             try velocity.withUnsafeBufferPointer { vb in
-                try fisherVelocity.withUnsafeMutableBufferPointer { try model.fisherVectorProduct(at: θ, vector: vb, product: $0) }
+                try fisherDirection.withUnsafeMutableBufferPointer { s1 in
+                    try fisherVelocity.withUnsafeMutableBufferPointer { s2 in
+                        try model.fisherQuadraticForms(at: θ, first: xb, second: needsVelocityProduct ? vb : nil, scratch: s1, scratch2: s2)
+                    }
+                }
             }
         }
-        let quadratic = quadraticModel(gradient: gradient, parameters: n, withVelocity: needsVelocityProduct)
+        let quadratic = quadraticModel(gradient: gradient, parameters: n, forms: forms, withVelocity: needsVelocityProduct)
         let w = quadratic.coefficients(damping: lambdaUsed, momentum: fixedMomentum)
         let predicted = quadratic.change(w)
         guard w.0.isFinite, w.1.isFinite else { throw KFACError.nonFiniteStep }
@@ -311,21 +312,21 @@ public struct AdaptiveKFAC<Scalar: BLASScalar>: ModelDrivenOptimizer {
         t += 1
     }
 
-    /// C, D, b over (Δ, δ) from the scratch vectors (δ terms zero without a velocity product).
+    /// C (the model's quadratic forms), D and b over (Δ, δ) (δ terms zero without a velocity product).
     @inlinable
-    func quadraticModel(gradient: UnsafeBufferPointer<Scalar>, parameters n: Int, withVelocity: Bool) -> StepQuadraticModel<Scalar> {
+    func quadraticModel(gradient: UnsafeBufferPointer<Scalar>, parameters n: Int, forms: (Scalar, Scalar, Scalar),
+                        withVelocity: Bool) -> StepQuadraticModel<Scalar> {
         func dot(_ a: [Scalar], _ b: [Scalar]) -> Scalar {
             a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in Scalar.dot(count: n, x: x.baseAddress!, incx: 1, y: y.baseAddress!, incy: 1) } }
         }
         func dotGradient(_ a: [Scalar]) -> Scalar {
             a.withUnsafeBufferPointer { x in Scalar.dot(count: n, x: gradient.baseAddress!, incx: 1, y: x.baseAddress!, incy: 1) }
         }
-        let c00 = dot(direction, fisherDirection), d00 = dot(direction, direction), b0 = dotGradient(direction)
+        let d00 = dot(direction, direction), b0 = dotGradient(direction)
         guard withVelocity else {
-            return StepQuadraticModel(c00: c00, c01: 0, c11: 0, d00: d00, d01: 0, d11: 0, b0: b0, b1: 0)
+            return StepQuadraticModel(c00: forms.0, c01: 0, c11: 0, d00: d00, d01: 0, d11: 0, b0: b0, b1: 0)
         }
-        let c01 = (dot(direction, fisherVelocity) + dot(velocity, fisherDirection)) / 2
-        return StepQuadraticModel(c00: c00, c01: c01, c11: dot(velocity, fisherVelocity), d00: d00, d01: dot(direction, velocity),
+        return StepQuadraticModel(c00: forms.0, c01: forms.1, c11: forms.2, d00: d00, d01: dot(direction, velocity),
                                   d11: dot(velocity, velocity), b0: b0, b1: dotGradient(velocity))
     }
 

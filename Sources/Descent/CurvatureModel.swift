@@ -20,6 +20,39 @@ public protocol CurvatureModel<Scalar> {
     /// Writes F_B(θ) v into `product` (n elements, overwritten).
     func fisherVectorProduct(at θ: UnsafeBufferPointer<Scalar>, vector: UnsafeBufferPointer<Scalar>,
                              product: UnsafeMutableBufferPointer<Scalar>) throws
+    /// The Fisher's quadratic forms over `first` (u) and `second` (v, may be absent):
+    /// (uᵀFu, ½(uᵀFv + vᵀFu), vᵀFv), zeros for the absent v. `scratch` and `scratch2` hold n
+    /// elements each. The default takes two ``fisherVectorProduct(at:vector:product:)``; a
+    /// data-parallel model computes them on its part of the batch and allreduces the three scalars.
+    func fisherQuadraticForms(at θ: UnsafeBufferPointer<Scalar>, first: UnsafeBufferPointer<Scalar>, second: UnsafeBufferPointer<Scalar>?,
+                              scratch: UnsafeMutableBufferPointer<Scalar>, scratch2: UnsafeMutableBufferPointer<Scalar>) throws
+        -> (Scalar, Scalar, Scalar)
+}
+
+extension CurvatureModel {
+    public func fisherQuadraticForms(at θ: UnsafeBufferPointer<Scalar>, first: UnsafeBufferPointer<Scalar>, second: UnsafeBufferPointer<Scalar>?,
+                                     scratch: UnsafeMutableBufferPointer<Scalar>, scratch2: UnsafeMutableBufferPointer<Scalar>) throws
+        -> (Scalar, Scalar, Scalar) {
+        try fisherVectorProduct(at: θ, vector: first, product: scratch)
+        return try fisherQuadraticForms(θ: θ, first: first, second: second, firstProduct: UnsafeBufferPointer(scratch), scratch2: scratch2) {
+            try fisherVectorProduct(at: θ, vector: $0, product: $1)
+        }
+    }
+
+    /// The forms from F·u (given) and F·v (from `product`, into `scratch2`).
+    @inlinable
+    public func fisherQuadraticForms(θ: UnsafeBufferPointer<Scalar>, first u: UnsafeBufferPointer<Scalar>, second v: UnsafeBufferPointer<Scalar>?,
+                                     firstProduct fu: UnsafeBufferPointer<Scalar>, scratch2: UnsafeMutableBufferPointer<Scalar>,
+                                     product: (UnsafeBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>) throws -> Void) throws
+        -> (Scalar, Scalar, Scalar) {
+        let n = u.count
+        let c00 = Scalar.dot(count: n, x: u.baseAddress!, incx: 1, y: fu.baseAddress!, incy: 1)
+        guard let v else { return (c00, 0, 0) }
+        try product(v, scratch2)
+        let fv = scratch2.baseAddress!
+        let c01 = (Scalar.dot(count: n, x: u.baseAddress!, incx: 1, y: fv, incy: 1) + Scalar.dot(count: n, x: v.baseAddress!, incx: 1, y: fu.baseAddress!, incy: 1)) / 2
+        return (c00, c01, Scalar.dot(count: n, x: v.baseAddress!, incx: 1, y: fv, incy: 1))
+    }
 }
 
 /// An optimizer that asks the model itself for what its step needs (loss at a trial point,

@@ -136,6 +136,22 @@ private struct ModelAdapter<F: Objective, S: BLASScalar>: CurvatureModel {
     func layerStatistics(at θ: UnsafeBufferPointer<S>) throws -> [KroneckerBlock<S>] {
         try θ.withMemoryRebound(to: F.Scalar.self) { unsafeBitCast(try model.layerStatistics(at: $0), to: [KroneckerBlock<S>].self) }
     }
+    func fisherQuadraticForms(at θ: UnsafeBufferPointer<S>, first: UnsafeBufferPointer<S>, second: UnsafeBufferPointer<S>?,
+                              scratch: UnsafeMutableBufferPointer<S>, scratch2: UnsafeMutableBufferPointer<S>) throws -> (S, S, S) {
+        let forms = try θ.withMemoryRebound(to: F.Scalar.self) { t in
+            try first.withMemoryRebound(to: F.Scalar.self) { u in
+                try scratch.withMemoryRebound(to: F.Scalar.self) { s1 in
+                    try scratch2.withMemoryRebound(to: F.Scalar.self) { s2 in
+                        guard let second else { return try model.fisherQuadraticForms(at: t, first: u, second: nil, scratch: s1, scratch2: s2) }
+                        return try second.withMemoryRebound(to: F.Scalar.self) { v in
+                            try model.fisherQuadraticForms(at: t, first: u, second: v, scratch: s1, scratch2: s2)
+                        }
+                    }
+                }
+            }
+        }
+        return (unsafeBitCast(forms.0, to: S.self), unsafeBitCast(forms.1, to: S.self), unsafeBitCast(forms.2, to: S.self))
+    }
     func fisherVectorProduct(at θ: UnsafeBufferPointer<S>, vector: UnsafeBufferPointer<S>, product: UnsafeMutableBufferPointer<S>) throws {
         try θ.withMemoryRebound(to: F.Scalar.self) { t in
             try vector.withMemoryRebound(to: F.Scalar.self) { v in

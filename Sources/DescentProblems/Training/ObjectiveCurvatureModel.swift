@@ -69,6 +69,20 @@ public final class ObjectiveCurvatureModel<F: Objective>: CurvatureModel {
         Self.product(jacobian!, vector: vector, into: product)
     }
 
+    /// The objective's own forms when it is ``FisherQuadraticFormProducing`` (the data-parallel
+    /// objective: its part of the batch, three scalars allreduced), else from two F·v.
+    public func fisherQuadraticForms(at θ: UnsafeBufferPointer<Scalar>, first: UnsafeBufferPointer<Scalar>, second: UnsafeBufferPointer<Scalar>?,
+                                     scratch: UnsafeMutableBufferPointer<Scalar>, scratch2: UnsafeMutableBufferPointer<Scalar>) throws
+        -> (Scalar, Scalar, Scalar) {
+        if let forms = objective as? any FisherQuadraticFormProducing<Scalar> {
+            return try withBatch { try forms.fisherQuadraticForms(at: θ, batch: $0, first: first, second: second, scratch: scratch, scratch2: scratch2) }
+        }
+        try fisherVectorProduct(at: θ, vector: first, product: scratch)
+        return try fisherQuadraticForms(θ: θ, first: first, second: second, firstProduct: UnsafeBufferPointer(scratch), scratch2: scratch2) {
+            try fisherVectorProduct(at: θ, vector: $0, product: $1)
+        }
+    }
+
     /// (1/m) Σᵢ Jᵢᵀ Hᵢ (Jᵢ v) for an output Jacobian (Hᵢ from its distribution).
     /// - Complexity: 2·m·k·n multiply-adds plus O(m·k²).
     public static func product(_ j: OutputJacobian<Scalar>, vector: UnsafeBufferPointer<Scalar>, into out: UnsafeMutableBufferPointer<Scalar>) {
@@ -102,4 +116,14 @@ public final class ObjectiveCurvatureModel<F: Objective>: CurvatureModel {
             }
         }
     }
+}
+
+/// An objective that computes the Fisher's quadratic forms over two vectors itself (rather than
+/// the caller forming F·u and F·v): the data-parallel objective, which evaluates them on its
+/// part of the batch and allreduces three scalars instead of two n-vectors.
+public protocol FisherQuadraticFormProducing<Scalar>: Objective {
+    /// (uᵀF_Bu, ½(uᵀF_Bv + vᵀF_Bu), vᵀF_Bv) at θ on `batch` (zeros for an absent v); scratch of n each.
+    func fisherQuadraticForms(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?, first: UnsafeBufferPointer<Scalar>,
+                              second: UnsafeBufferPointer<Scalar>?, scratch: UnsafeMutableBufferPointer<Scalar>,
+                              scratch2: UnsafeMutableBufferPointer<Scalar>) throws -> (Scalar, Scalar, Scalar)
 }
