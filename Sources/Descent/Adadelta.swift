@@ -8,7 +8,7 @@
 ///     θ ← θ + η v
 ///
 /// with D = √(G + ε) (``EpsilonPlacement/insideSquareRoot``, the default: Zeiler's paper,
-/// PyTorch, optax) or D = √G + ε (``EpsilonPlacement/outsideSquareRoot``, the lecture's form).
+/// PyTorch, optax) or D = √G + ε (``EpsilonPlacement/outsideSquareRoot``, docs/lecture.md's form).
 /// G and X start at 0. Defaults η = 1, ρ = 0.9, ε = 1e-6, λ = 0: PyTorch's
 /// `torch.optim.Adadelta(lr:, rho:, eps:, weight_decay:, maximize:)`, whose single-tensor
 /// implementation the default placement matches formula for formula (√(X + ε) / √(G + ε) · g,
@@ -25,7 +25,7 @@ public struct Adadelta<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore 
     public enum EpsilonPlacement: String, Codable, Sendable, CaseIterable {
         /// D = √(G + ε): Zeiler's paper, PyTorch and optax. The default.
         case insideSquareRoot
-        /// D = √G + ε: the lecture's form.
+        /// D = √G + ε: the lecture's form (docs/lecture.md).
         case outsideSquareRoot
     }
 
@@ -152,4 +152,22 @@ struct AdadeltaRule<Scalar: BLASScalar, EpsilonInside: StaticFlag>: ElementRule 
         X[i] = rho * X[i] + weight * delta * delta
         theta = theta - learningRate * delta
     }
+}
+
+extension Adadelta: RegisteredOptimizer, GroupConfigurable {
+    public static var hyperparameters: [HyperparameterSpec<Self>] {
+        [.learningRate(\.learningRate),
+         .number("rho", \.rho, flag: "--rho", group: "rho", torch: "rho", .closedUnit, "Decay ρ of both running averages."),
+         .epsilon(\.epsilon, "ε of √(X + ε) and of the denominator."),
+         .custom("epsilonOutsideSquareRoot", flag: "--eps-outside-sqrt", .flag,
+                 "ε outside the root, √G + ε, as in docs/lecture.md (default inside, √(G + ε))",
+                 read: { "\($0.epsilonPlacement == .outsideSquareRoot)" },
+                 write: { o, v in
+                     guard let f = v.flag else { return false }
+                     o.epsilonPlacement = f ? .outsideSquareRoot : .insideSquareRoot
+                     return true
+                 }),
+         .weightDecay(\.weightDecay)]
+    }
+    public static func withDefaults<T: BLASScalar>(_: T.Type) throws -> any RegisteredOptimizer<T> { try Adadelta<T>() }
 }

@@ -118,3 +118,16 @@ struct AdagradRule<Scalar: BLASScalar>: ElementRule {
         theta = theta - rate * g / (Gi.nonNegativeSquareRoot + epsilon)
     }
 }
+
+extension Adagrad: RegisteredOptimizer, GroupConfigurable {
+    public static var hyperparameters: [HyperparameterSpec<Self>] {
+        [.learningRate(\.learningRate),
+         .number("learningRateDecay", \.learningRateDecay, flag: "--lr-decay", group: "lr-decay", torch: "lr_decay", .nonNegative,
+                 "Decay of η: η_t = η / (1 + (t − 1) · decay)."),
+         .number("initialAccumulatorValue", \.initialAccumulatorValue, flag: "--initial-accumulator", group: "initial-accumulator",
+                 torch: "initial_accumulator_value", .nonNegative, "Initial value of the sum of squared gradients G."),
+         .epsilon(\.epsilon, "ε of the denominator √G + ε."),
+         .weightDecay(\.weightDecay)]
+    }
+    public static func withDefaults<T: BLASScalar>(_: T.Type) throws -> any RegisteredOptimizer<T> { try Adagrad<T>() }
+}

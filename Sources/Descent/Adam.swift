@@ -1,6 +1,6 @@
 import Foundation
 
-/// Adam (Kingma & Ba, 2015), the lecture's form, with PyTorch's options.
+/// Adam (Kingma & Ba, 2015), the lecture's form (docs/lecture.md), with PyTorch's options.
 ///
 ///     g ← (maximize ? −∇L : ∇L) + λθ                 (L2 weight decay, coupled)
 ///     m ← β₁ m + (1 − β₁) g
@@ -178,5 +178,25 @@ struct AdamRule<Scalar: BLASScalar, AMSGrad: StaticFlag>: ElementRule {
             vmax[i] = vhat
         }
         theta = theta - stepSize * mi / (vhat.nonNegativeSquareRoot * inverseCorrection2Root + epsilon)
+    }
+}
+
+extension Adam: RegisteredOptimizer, GroupConfigurable {
+    public static var hyperparameters: [HyperparameterSpec<Self>] {
+        adamHyperparameters(\.beta1, \.beta2, \.epsilon, \.amsgrad, learningRate: \.learningRate, weightDecay: .weightDecay(\.weightDecay))
+    }
+    public static func withDefaults<T: BLASScalar>(_: T.Type) throws -> any RegisteredOptimizer<T> { try Adam<T>() }
+
+    /// Adam's hyperparameters for `O` (Adam or AdamW, whose properties have the same names).
+    static func adamHyperparameters<O: Optimizer>(
+        _ beta1: WritableKeyPath<O, O.Scalar>, _ beta2: WritableKeyPath<O, O.Scalar>, _ epsilon: WritableKeyPath<O, O.Scalar>,
+        _ amsgrad: WritableKeyPath<O, Bool>, learningRate: WritableKeyPath<O, O.Scalar>, weightDecay: HyperparameterSpec<O>
+    ) -> [HyperparameterSpec<O>] {
+        [.learningRate(learningRate),
+         .number("beta1", beta1, flag: "--beta1", group: "beta1", torch: "betas[0]", .halfOpenUnit, "β₁, decay of the first moment."),
+         .number("beta2", beta2, flag: "--beta2", group: "beta2", torch: "betas[1]", .halfOpenUnit, "β₂, decay of the second moment."),
+         .epsilon(epsilon, "ε of the denominator √Ĝ + ε."),
+         weightDecay,
+         .flag("amsgrad", amsgrad, flag: "--amsgrad", group: "amsgrad", torch: "amsgrad", "AMSGrad: the running maximum of G.")]
     }
 }

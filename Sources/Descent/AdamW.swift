@@ -114,3 +114,11 @@ public struct AdamW<Scalar: BLASScalar>: FirstOrderOptimizer {
         try core.step(parameters, gradient: gradient, parameterScale: parameterScale)
     }
 }
+
+extension AdamW: RegisteredOptimizer, GroupConfigurable {
+    public static var hyperparameters: [HyperparameterSpec<Self>] {
+        Adam<Scalar>.adamHyperparameters(\.beta1, \.beta2, \.epsilon, \.amsgrad, learningRate: \.learningRate,
+                                         weightDecay: .weightDecay(\.weightDecay, "Decoupled weight decay λ: θ ← θ (1 − ηλ)."))
+    }
+    public static func withDefaults<T: BLASScalar>(_: T.Type) throws -> any RegisteredOptimizer<T> { try AdamW<T>() }
+}

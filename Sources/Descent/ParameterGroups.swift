@@ -1,188 +1,5 @@
 import Foundation
 
-// MARK: - Override values and the optimizers that accept them
-
-/// The value of a per-group hyperparameter override: a number (`lr`, `weight-decay`,
-/// `momentum`, …) or a flag (`nesterov`, `amsgrad`, `centered`).
-public enum GroupValue: Sendable, Hashable, Codable, CustomStringConvertible,
-                        ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
-    case number(Double)
-    case flag(Bool)
-
-    public init(floatLiteral value: Double) { self = .number(value) }
-    public init(integerLiteral value: Int) { self = .number(Double(value)) }
-    public init(booleanLiteral value: Bool) { self = .flag(value) }
-
-    /// The number rounded once to `S`, or nil for a flag.
-    @inlinable public func scalar<S: BLASScalar>(_: S.Type = S.self) -> S? {
-        if case let .number(v) = self { return S(v) }
-        return nil
-    }
-    /// The flag, or nil for a number.
-    public var flag: Bool? {
-        if case let .flag(v) = self { return v }
-        return nil
-    }
-
-    public var description: String {
-        switch self {
-        case let .number(v): return "\(v)"
-        case let .flag(v): return "\(v)"
-        }
-    }
-
-    private enum CodingKeys: String, CodingKey { case number, flag }
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let f = try c.decodeIfPresent(Bool.self, forKey: .flag) { self = .flag(f); return }
-        self = .number(try c.decode(Double.self, forKey: .number))
-    }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        switch self {
-        case let .number(v): try c.encode(v, forKey: .number)
-        case let .flag(v): try c.encode(v, forKey: .flag)
-        }
-    }
-}
-
-/// A first-order optimizer whose hyperparameters can be overridden per parameter group, by the
-/// command-line names of the hyperparameters (`weight-decay`, `momentum`, `beta1`, …), as
-/// PyTorch lets a param group override its optimizer's options. `lr` is handled by
-/// ``ParameterGroups`` itself and is not listed.
-public protocol GroupConfigurable: FirstOrderOptimizer {
-    /// The keys ``setGroupHyperparameter(_:to:)`` accepts, besides `lr`.
-    static var groupKeys: [String] { get }
-    /// Sets the hyperparameter `key` (one of ``groupKeys``); returns false when `value` has the
-    /// wrong type (a flag for a number or the reverse). The range is checked by `validate()`.
-    mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool
-}
-
-extension SGD: GroupConfigurable {
-    /// `weight-decay`.
-    public static var groupKeys: [String] { ["weight-decay"] }
-    public mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool {
-        guard key == "weight-decay", let v = value.scalar(Scalar.self) else { return false }
-        weightDecay = v
-        return true
-    }
-}
-
-extension Momentum: GroupConfigurable {
-    /// `momentum`, `nesterov`, `weight-decay`.
-    public static var groupKeys: [String] { ["momentum", "nesterov", "weight-decay"] }
-    public mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool {
-        switch key {
-        case "nesterov": guard let f = value.flag else { return false }; nesterov = f
-        case "momentum": guard let v = value.scalar(Scalar.self) else { return false }; momentum = v
-        case "weight-decay": guard let v = value.scalar(Scalar.self) else { return false }; weightDecay = v
-        default: return false
-        }
-        return true
-    }
-}
-
-extension Adagrad: GroupConfigurable {
-    /// `lr-decay`, `initial-accumulator`, `eps`, `weight-decay`.
-    public static var groupKeys: [String] { ["lr-decay", "initial-accumulator", "eps", "weight-decay"] }
-    public mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool {
-        guard let v = value.scalar(Scalar.self) else { return false }
-        switch key {
-        case "lr-decay": learningRateDecay = v
-        case "initial-accumulator": initialAccumulatorValue = v
-        case "eps": epsilon = v
-        case "weight-decay": weightDecay = v
-        default: return false
-        }
-        return true
-    }
-}
-
-extension RMSProp: GroupConfigurable {
-    /// `rho` (torch's `alpha`), `eps`, `momentum`, `centered`, `weight-decay`.
-    public static var groupKeys: [String] { ["rho", "eps", "momentum", "centered", "weight-decay"] }
-    public mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool {
-        if key == "centered" {
-            guard let f = value.flag else { return false }
-            centered = f
-            return true
-        }
-        guard let v = value.scalar(Scalar.self) else { return false }
-        switch key {
-        case "rho": rho = v
-        case "eps": epsilon = v
-        case "momentum": momentum = v
-        case "weight-decay": weightDecay = v
-        default: return false
-        }
-        return true
-    }
-}
-
-extension Adadelta: GroupConfigurable {
-    /// `rho`, `eps`, `weight-decay`.
-    public static var groupKeys: [String] { ["rho", "eps", "weight-decay"] }
-    public mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool {
-        guard let v = value.scalar(Scalar.self) else { return false }
-        switch key {
-        case "rho": rho = v
-        case "eps": epsilon = v
-        case "weight-decay": weightDecay = v
-        default: return false
-        }
-        return true
-    }
-}
-
-extension Adam: GroupConfigurable {
-    /// `beta1`, `beta2`, `eps`, `weight-decay` (coupled L2), `amsgrad`.
-    public static var groupKeys: [String] { ["beta1", "beta2", "eps", "weight-decay", "amsgrad"] }
-    public mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool {
-        if key == "amsgrad" {
-            guard let f = value.flag else { return false }
-            amsgrad = f
-            return true
-        }
-        guard let v = value.scalar(Scalar.self) else { return false }
-        switch key {
-        case "beta1": beta1 = v
-        case "beta2": beta2 = v
-        case "eps": epsilon = v
-        case "weight-decay": weightDecay = v
-        default: return false
-        }
-        return true
-    }
-}
-
-extension AdamW: GroupConfigurable {
-    /// `beta1`, `beta2`, `eps`, `weight-decay` (decoupled), `amsgrad`.
-    public static var groupKeys: [String] { Adam<Scalar>.groupKeys }
-    public mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool {
-        if key == "weight-decay" {
-            guard let v = value.scalar(Scalar.self) else { return false }
-            weightDecay = v
-            return true
-        }
-        return core.base.setGroupHyperparameter(key, to: value)
-    }
-}
-
-extension DecoupledWeightDecay: GroupConfigurable where Base: GroupConfigurable {
-    /// The base's keys; `weight-decay` is the decoupled λ (the base's coupled one is not settable here).
-    public static var groupKeys: [String] {
-        Base.groupKeys.contains("weight-decay") ? Base.groupKeys : Base.groupKeys + ["weight-decay"]
-    }
-    public mutating func setGroupHyperparameter(_ key: String, to value: GroupValue) -> Bool {
-        if key == "weight-decay" {
-            guard let v = value.scalar(Scalar.self) else { return false }
-            weightDecay = v
-            return true
-        }
-        return base.setGroupHyperparameter(key, to: value)
-    }
-}
-
 // MARK: - Parameter groups
 
 /// One first-order optimizer over several parameter groups, each with its own hyperparameter
@@ -191,7 +8,7 @@ extension DecoupledWeightDecay: GroupConfigurable where Base: GroupConfigurable 
 ///
 ///     var layout = try ParameterLayout(count: 7, slices: [("W", 0..<6), ("b", 6..<7)])
 ///     var adamw = try ParameterGroups(AdamW<Double>(learningRate: 1e-2, weightDecay: 0.1), layout: layout,
-///                                     groups: [("b", ["weight-decay": 0])])
+///                                     groups: [("b", ["weightDecay": 0])])
 ///     try adamw.step(&θ, gradient: g)        // W decays, b does not
 ///
 /// Each group is a slice or a group of the layout (names in ``ParameterLayout/names``); its
@@ -272,7 +89,8 @@ public struct ParameterGroups<Base: GroupConfigurable>: FirstOrderOptimizer {
     public static var defaultGroupName: String { "default" }
 
     /// `base` over `layout`, with `groups` (slice or group names of the layout, each with its
-    /// overrides, keys `lr` and ``GroupConfigurable/groupKeys``).
+    /// overrides, keys `learningRate` and ``GroupConfigurable/groupKeys``; the spellings of
+    /// earlier versions, `lr`, `weight-decay`, `eps`, …, are read as their Swift names).
     ///
     /// `base`'s state is not carried over: every group starts at t = 0.
     /// - Throws: ``ParameterLayoutError`` for an unknown group (listing the valid names), a
@@ -293,24 +111,27 @@ public struct ParameterGroups<Base: GroupConfigurable>: FirstOrderOptimizer {
             tagged += ranges.map { ($0, spec.name) }
             var o = fresh
             var rate = base.learningRate
-            let overrides = spec.overrides.map { Override(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
-            for ov in overrides {
-                if ov.key == "lr" {
-                    guard let v = ov.value.scalar(Scalar.self) else {
-                        throw ParameterLayoutError.invalidValue(key: "lr", group: spec.name, value: "\(ov.value)", requirement: "a number")
+            var overrides: [Override] = []
+            for (key, value) in spec.overrides.sorted(by: { $0.key < $1.key }) {
+                let name = GroupKeys.swiftName(key)
+                if name == "learningRate" {
+                    guard let v = value.scalar(Scalar.self) else {
+                        throw ParameterLayoutError.invalidValue(key: key, group: spec.name, value: "\(value)", requirement: "a number")
                     }
                     rate = v
                     o.learningRate = v
-                    continue
+                } else {
+                    guard Base.groupKeys.contains(name) else {
+                        throw ParameterLayoutError.unknownKey(key, group: spec.name, optimizer: Base.kind, valid: ["learningRate"] + Base.groupKeys)
+                    }
+                    guard o.setGroupHyperparameter(name, to: value) else {
+                        throw ParameterLayoutError.invalidValue(key: key, group: spec.name, value: "\(value)",
+                                                                requirement: value.flag == nil ? "true or false" : "a number")
+                    }
                 }
-                guard Base.groupKeys.contains(ov.key) else {
-                    throw ParameterLayoutError.unknownKey(ov.key, group: spec.name, optimizer: Base.kind, valid: ["lr"] + Base.groupKeys)
-                }
-                guard o.setGroupHyperparameter(ov.key, to: ov.value) else {
-                    throw ParameterLayoutError.invalidValue(key: ov.key, group: spec.name, value: "\(ov.value)",
-                                                            requirement: ov.value.flag == nil ? "true or false" : "a number")
-                }
+                overrides.append(Override(key: name, value: value))
             }
+            overrides.sort { $0.key < $1.key }
             try Self.named(spec.name) { try o.validate() }
             settings.append(GroupSettings(name: spec.name, overrides: overrides, ranges: ranges, initialLearningRate: rate))
             optimizers.append(o)
@@ -453,7 +274,11 @@ public struct ParameterGroups<Base: GroupConfigurable>: FirstOrderOptimizer {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         layout = try c.decode(ParameterLayout.self, forKey: .layout)
-        groups = try c.decode([GroupSettings].self, forKey: .groups)
+        groups = try c.decode([GroupSettings].self, forKey: .groups).map { g in
+            var g = g  // keys of earlier versions (`weight-decay`) read as Swift names
+            g.overrides = g.overrides.map { Override(key: GroupKeys.swiftName($0.key), value: $0.value) }.sorted { $0.key < $1.key }
+            return g
+        }
         let g = try c.decode([Int].self, forKey: .memberGroups)
         let lo = try c.decode([Int].self, forKey: .memberLowerBounds)
         let hi = try c.decode([Int].self, forKey: .memberUpperBounds)

@@ -177,3 +177,15 @@ struct RMSPropRule<Scalar: BLASScalar, Centered: StaticFlag, WithMomentum: Stati
         }
     }
 }
+
+extension RMSProp: RegisteredOptimizer, GroupConfigurable {
+    public static var hyperparameters: [HyperparameterSpec<Self>] {
+        [.learningRate(\.learningRate),
+         .number("rho", \.rho, flag: "--rho", group: "rho", torch: "alpha", .closedUnit, "Decay ρ of the running average of g²."),
+         .epsilon(\.epsilon, "ε of the denominator √G + ε."),
+         .number("momentum", \.momentum, flag: "--momentum", group: "momentum", torch: "momentum", .halfOpenUnit, "Momentum μ of the update."),
+         .flag("centered", \.centered, flag: "--centered", group: "centered", torch: "centered", "Centered: divide by √(G − a²) + ε."),
+         .weightDecay(\.weightDecay)]
+    }
+    public static func withDefaults<T: BLASScalar>(_: T.Type) throws -> any RegisteredOptimizer<T> { try RMSProp<T>() }
+}

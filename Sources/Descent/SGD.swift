@@ -90,3 +90,10 @@ struct SGDRule<Scalar: BLASScalar>: ElementRule {
         theta = theta - learningRate * g
     }
 }
+
+extension SGD: RegisteredOptimizer, GroupConfigurable {
+    public static var hyperparameters: [HyperparameterSpec<Self>] {
+        [.learningRate(\.learningRate), .weightDecay(\.weightDecay)]
+    }
+    public static func withDefaults<T: BLASScalar>(_: T.Type) throws -> any RegisteredOptimizer<T> { try SGD<T>() }
+}

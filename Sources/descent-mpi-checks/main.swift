@@ -179,11 +179,12 @@ let softmax = try! SoftmaxRegression(data: SyntheticData.softmaxRegression(sampl
 let mlp = try! MultilayerPerceptron(data: SyntheticData.moons(samples: 50, seed: 2, as: Double.self).data, hiddenLayers: [6], outputLayer: .sigmoid)
 let batched = TrainingOptions<Double>(maxSteps: 25, batchSize: 16, seed: 11)
 let full = TrainingOptions<Double>(maxSteps: 15)
-let firstOrder: [(String, any Optimizer<Double>)] = [
-    ("sgd", try! SGD(learningRate: 0.1)), ("momentum", try! Momentum(learningRate: 0.05, momentum: 0.9, nesterov: true)),
-    ("adagrad", try! Adagrad(learningRate: 0.1)), ("rmsprop", try! RMSProp(learningRate: 0.01)),
-    ("adadelta", try! Adadelta()), ("adam", try! Adam(learningRate: 0.01)), ("adamw", try! AdamW(learningRate: 0.01, weightDecay: 0.01)),
-]
+// Every first-order optimizer of the registry, at its defaults except η.
+let firstOrderRates: [String: Double] = ["sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.1, "rmsprop": 0.01,
+                                         "adam": 0.01, "adamw": 0.01]
+let firstOrder: [(String, any Optimizer<Double>)] = OptimizerRegistry.firstOrder.map { d in
+    (d.name, try! d.make(Double.self, values: firstOrderRates[d.name].map { [("learningRate", .number($0))] } ?? []))
+}
 func compareAny<F: Objective>(_ name: String, _ f: F, _ o: any Optimizer<Double>, options: TrainingOptions<Double>, shard: Bool)
     where F.Scalar == Double {
     func open<O: Optimizer>(_ o: O) where O.Scalar == Double { compare(name, f, o, options: options, shard: shard, tolerance: 1e-10) }

@@ -1,27 +1,19 @@
 import Descent
 
-/// One first-order optimizer as the benchmark runs it: its name on the command line and the
-/// arrays its default configuration's kernel moves per step.
+/// One first-order optimizer of the ``OptimizerRegistry`` as the benchmark runs it: its name
+/// and the arrays its default configuration's kernel moves per step.
 struct BenchOptimizer: Sendable {
-    let name: String
-    /// Parameters and state arrays read and written back; the gradient is read on top.
-    let updatedArrays: Int
+    let descriptor: OptimizerDescriptor
+    var name: String { descriptor.name }
     /// State arrays the optimizer allocates (for the memory check).
-    let stateArrays: Int
+    var stateArrays: Int { descriptor.stateArrays ?? 0 }
+    /// Parameters and state arrays read and written back; the gradient is read on top.
+    var updatedArrays: Int { stateArrays + 1 }
 
     var arraysRead: Int { updatedArrays + 1 }
     var arraysWritten: Int { updatedArrays }
 
-    static let all: [BenchOptimizer] = [
-        .init(name: "sgd", updatedArrays: 1, stateArrays: 0),
-        .init(name: "momentum", updatedArrays: 2, stateArrays: 1),
-        .init(name: "nesterov", updatedArrays: 2, stateArrays: 1),
-        .init(name: "adagrad", updatedArrays: 2, stateArrays: 1),
-        .init(name: "rmsprop", updatedArrays: 2, stateArrays: 1),
-        .init(name: "adadelta", updatedArrays: 3, stateArrays: 2),
-        .init(name: "adam", updatedArrays: 3, stateArrays: 2),
-        .init(name: "adamw", updatedArrays: 3, stateArrays: 2),
-    ]
+    static var all: [BenchOptimizer] { OptimizerRegistry.firstOrder.map(BenchOptimizer.init) }
 
     static func named(_ name: String) -> BenchOptimizer? { all.first { $0.name == name } }
 }
@@ -47,18 +39,15 @@ enum BenchFirstOrder {
     /// for momentum and nesterov) and measures it on `buffers`.
     static func measure<Scalar: BLASScalar>(_ spec: BenchOptimizer, buffers: BenchBuffers<Scalar>,
                                             budgetSeconds: Double, minimumRounds: Int) throws -> FirstOrderTiming? {
-        let b = budgetSeconds, r = minimumRounds
-        switch spec.name {
-        case "sgd": return try time({ try SGD<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
-        case "momentum": return try time({ try Momentum<Scalar>(momentum: 0.9, nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
-        case "nesterov": return try time({ try Momentum<Scalar>(momentum: 0.9, nesterov: true, nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
-        case "adagrad": return try time({ try Adagrad<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
-        case "rmsprop": return try time({ try RMSProp<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
-        case "adadelta": return try time({ try Adadelta<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
-        case "adam": return try time({ try Adam<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
-        case "adamw": return try time({ try AdamW<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
-        default: return nil
+        let fresh = try spec.descriptor.make(Scalar.self)
+        func open<O: Optimizer>(_ o: O) throws -> FirstOrderTiming where O.Scalar == Scalar {
+            try time({ policy in
+                var o = o
+                o.nonFiniteGradientPolicy = policy
+                return o
+            }, spec, buffers, budgetSeconds, minimumRounds)
         }
+        return try open(fresh)
     }
 
     /// Alternates, round after round, a batch of stream-kernel passes, a batch of unchecked

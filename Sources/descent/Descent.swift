@@ -40,6 +40,7 @@ struct DescentCommand: ParsableCommand {
     static func main() {
         KernelSelection.reexecuteIfGeneric()
         do {
+            try DistributedLaunch.requireSameArguments(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(ResumeArguments.expand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {

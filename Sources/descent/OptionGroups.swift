@@ -5,6 +5,10 @@ import DescentProblems
 // (`--start -1.5,2`, `--lr -1` reaches the library's validation and its error message).
 
 /// Optimizer hyperparameters. Unset options keep the library's defaults.
+///
+/// The options shared by several optimizers are declared here (with their help); every other
+/// option of an optimizer in the ``OptimizerRegistry`` (`--lr-decay`, `--curvature-decay`, …)
+/// is read from the registry (``registryOptions``), so a new optimizer brings its own.
 struct OptimizerOptions: ParsableArguments {
     @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate η (default: the optimizer's own, e.g. 1e-3 for adam, 1 for adadelta).")
     var learningRate: Double?
@@ -16,7 +20,7 @@ struct OptimizerOptions: ParsableArguments {
     var beta2: Double?
     @Option(name: .customLong("eps"), parsing: .unconditional, help: "ε of adagrad, rmsprop, adadelta, adam(w).")
     var epsilon: Double?
-    @Option(parsing: .unconditional, help: "Decay ρ of RMSProp's and Adadelta's running averages.")
+    @Option(parsing: .unconditional, help: "Decay ρ of RMSProp's and Adadelta's running averages (natural: the same as --curvature-decay).")
     var rho: Double?
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Weight decay λ (L2 added to the gradient; decoupled for adamw).")
     var weightDecay: Double?
@@ -24,13 +28,13 @@ struct OptimizerOptions: ParsableArguments {
     var amsgrad = false
     @Flag(help: "Centered RMSProp.")
     var centered = false
-    @Flag(name: .customLong("eps-outside-sqrt"), help: "Adadelta in the lecture's form: √G + ε instead of √(G + ε).")
+    @Flag(name: .customLong("eps-outside-sqrt"), help: "Adadelta in the form of docs/lecture.md: √G + ε instead of √(G + ε).")
     var epsOutsideSqrt = false
     @Option(parsing: .unconditional, help: "Damping λ of the natural gradient, (F + λI)⁻¹∇L.")
     var damping: Double?
     @Option(help: "Fisher information of the natural gradient (empirical|exact) or K-FAC's factors (exact|sampled|empirical).")
     var fisher: FisherKind?
-    @Option(name: .customLong("step-length"), parsing: .unconditional, help: "Natural gradient: fixed step length ‖δθ‖_F (the lecture's constrained step).")
+    @Option(name: .customLong("step-length"), parsing: .unconditional, help: "Natural gradient: fixed step length ‖δθ‖_F (the constrained step of docs/lecture.md).")
     var stepLength: Double?
     @Option(name: .customLong("kfac-decay"), parsing: .unconditional, help: "K-FAC: decay β of the factors' moving average (default 0.95; 0 = each batch's factors).")
     var kfacDecay: Double?
@@ -56,32 +60,35 @@ struct OptimizerOptions: ParsableArguments {
         """, valueName: "NAME:key=value"))
     var group: [String] = []
     @Option(help: "Natural gradient: how (F + λI)x = ∇L is solved: auto (default) | cholesky | mixed (Float factor, Double refinement) | woodbury (low-rank curvature). A diagonal metric is always solved element-wise.")
-    var solver: NaturalSolverName?
+    var solver: String?
+    /// The options declared above (the others are read from the registry).
+    static let declared: Set<String> = [
+        "--lr", "--momentum", "--beta1", "--beta2", "--eps", "--rho", "--weight-decay", "--amsgrad", "--centered",
+        "--eps-outside-sqrt", "--damping", "--fisher", "--step-length", "--kfac-decay", "--inverse-interval", "--kl-clip", "--solver",
+        "--adaptive", "--damping-interval", "--damping-decay", "--min-damping", "--max-damping",
+    ]
+    /// The options of the registry not declared above, as typed (`--lr-decay 0.01`).
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var registryOptions: [String] = []
 
-    func settings(_ name: OptimizerName) -> OptimizerSettings {
+    func settings(_ name: OptimizerName) throws -> OptimizerSettings {
         var s = OptimizerSettings(name, learningRate: learningRate)
-        s.momentum = momentum
-        s.beta1 = beta1
-        s.beta2 = beta2
-        s.epsilon = epsilon
-        s.rho = rho
-        s.weightDecay = weightDecay
-        s.amsgrad = amsgrad ? true : nil
-        s.centered = centered ? true : nil
-        s.epsilonOutsideSquareRoot = epsOutsideSqrt ? true : nil
-        s.damping = damping
+        let numbers: [(String, Double?)] = [
+            ("--momentum", momentum), ("--beta1", beta1), ("--beta2", beta2), ("--eps", epsilon), ("--rho", rho),
+            ("--weight-decay", weightDecay), ("--damping", damping), ("--step-length", stepLength),
+            ("--kfac-decay", kfacDecay), ("--inverse-interval", inverseInterval.map(Double.init)), ("--kl-clip", klClip),
+            ("--damping-interval", dampingInterval.map(Double.init)), ("--damping-decay", dampingDecay),
+            ("--min-damping", minDamping), ("--max-damping", maxDamping),
+        ]
+        for (option, value) in numbers { s.set(option, number: value) }
+        for (option, on) in [("--amsgrad", amsgrad), ("--centered", centered), ("--eps-outside-sqrt", epsOutsideSqrt),
+                             ("--adaptive", adaptive)] where on {
+            s.set(option, .flag(true))
+        }
+        if let solver { s.set("--solver", try RegistryOptions.value(solver, option: "--solver")) }
+        for (option, value) in try RegistryOptions.parse(registryOptions) { s.set(option, value) }
         s.fisher = fisher
-        s.stepLength = stepLength
-        s.kfacDecay = kfacDecay
-        s.inverseInterval = inverseInterval
-        s.klClip = klClip
-        s.adaptive = adaptive ? true : nil
-        s.dampingInterval = dampingInterval
-        s.dampingDecay = dampingDecay
-        s.minDamping = minDamping
-        s.maxDamping = maxDamping
         s.groups = group
-        s.solver = solver
         return s
     }
 }
@@ -122,25 +129,30 @@ struct TrainingArguments: ParsableArguments {
             schedule: try schedule.map { try ScheduleParser.parse($0, initial: learningRate, steps: steps) },
             gradientClipNorm: clipNorm.map { S($0) },
             lossTolerance: lossTolerance.map { S($0) }, gradientTolerance: gradientTolerance.map { S($0) },
-            recordParameters: recordParameters)
+            recordParameters: recordParameters,
+            // A trace writes every step (its memory is checked up front); otherwise the history is bounded.
+            historyLimit: recordParameters ? nil : TrainingOptions<S>.defaultHistoryLimit)
     }
 }
 
 /// `--schedule` text → ``LearningRateSchedule``.
 enum ScheduleParser {
     static func parse<S: BLASScalar>(_ text: String, initial: S, steps: Int) throws -> LearningRateSchedule<S> {
-        let parts = text.split(separator: "+", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if parts.count > 1, parts[1].trimmingCharacters(in: .whitespaces).isEmpty {
+            throw CLIError("--schedule '\(Message.clip(text))': nothing follows '+' (write WARMUP+SCHEDULE, e.g. warmup:10+cosine)")
+        }
         let head = parts.first ?? ""
         let fields = head.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         func number(_ i: Int, _ what: String) throws -> Double {
             guard i < fields.count, let v = Double(fields[i]), v.isFinite else {
-                throw CLIError("--schedule '\(text)': \(what) \(i < fields.count ? "'\(fields[i])' is not a number" : "is missing")")
+                throw CLIError("--schedule '\(Message.clip(text))': \(what) \(i < fields.count ? "'\(Message.clip(fields[i]))' is not a number" : "is missing")")
             }
             return v
         }
         func integer(_ i: Int, _ what: String) throws -> Int {
             guard i < fields.count, let v = Int(fields[i]), v > 0 else {
-                throw CLIError("--schedule '\(text)': \(what) \(i < fields.count ? "'\(fields[i])' is not a positive integer" : "is missing")")
+                throw CLIError("--schedule '\(Message.clip(text))': \(what) \(i < fields.count ? "'\(Message.clip(fields[i]))' is not a positive integer" : "is missing")")
             }
             return v
         }
@@ -162,12 +174,12 @@ enum ScheduleParser {
             let then = parts.count > 1 ? try parse(parts[1], initial: initial, steps: max(steps - w, 1)) : .constant(initial)
             schedule = .warmup(steps: w, startFactor: S(f), then: then)
         default:
-            throw CLIError("--schedule '\(text)': unknown schedule '\(fields[0])'; valid: constant, step, exponential, cosine, warmup")
+            throw CLIError("--schedule '\(Message.clip(text))': unknown schedule '\(Message.clip(fields[0]))'; valid: constant, step, exponential, cosine, warmup")
         }
         if parts.count > 1, fields[0].lowercased() != "warmup" {
-            throw CLIError("--schedule '\(text)': only warmup can be followed by '+SCHEDULE'")
+            throw CLIError("--schedule '\(Message.clip(text))': only warmup can be followed by '+SCHEDULE'")
         }
-        do { try schedule.validate() } catch { throw CLIError("--schedule '\(text)': \(error)") }
+        do { try schedule.validate() } catch { throw CLIError("--schedule '\(Message.clip(text))': \(error)") }
         return schedule
     }
 }

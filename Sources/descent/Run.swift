@@ -17,6 +17,8 @@ struct Run: ParsableCommand {
             the loss (empty on steps without an evaluation).
             --group NAME:key=value[,key=value] (repeatable) overrides hyperparameters for a part of the parameters,
             e.g. --optimizer adamw --weight-decay 0.1 --group biases:weight-decay=0.
+            Further optimizer options (--name VALUE or --name=VALUE):
+            \(RegistryOptions.help(excluding: OptimizerOptions.declared))
             """)
 
     @Option(help: "The problem: \(ProblemName.allCases.map(\.rawValue).joined(separator: "|")).")
@@ -99,9 +101,10 @@ struct Run: ParsableCommand {
         if let trace, distributed.isPrimary {
             try Trace.write(result.history, dimension: problem.objective.dimension, to: trace)
         }
+        let summary = try optimizerOptions.settings(self.optimizer).summary
         var lines = [
             "problem:    \(self.problem.rawValue) (\(problem.objective.dimension) parameters\(problem.objective.sampleCount > 0 ? ", \(problem.objective.sampleCount) samples" : ""))",
-            "optimizer:  \(self.optimizer.rawValue) (\(optimizerOptions.settings(self.optimizer).summary)), \(precision.rawValue)",
+            "optimizer:  \(self.optimizer.rawValue) (\(summary)), \(precision.rawValue)",
             "steps:      \(result.steps) (stopped: \(result.stopReason.rawValue))",
             "final loss: \(result.finalLoss)",
         ]

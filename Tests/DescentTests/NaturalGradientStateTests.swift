@@ -153,7 +153,7 @@ import DescentTestSupport
         #expect(throws: wrongMetric) { try opt.step(&theta, gradient: [1, 1, 1]) }
         #expect(wrongMetric.description.contains("diagonal curvature of order 2"))
         #expect(throws: OptimizerError.gradientCountMismatch(parameters: 3, gradient: 2)) { try opt.step(&theta, gradient: [1, 1]) }
-        #expect(throws: OptimizerError.self) { try opt.step(&theta, gradient: [1, .nan, 1]) }
+        #expect(throws: NaturalGradientError.self, "the held metric does not fit, whatever the gradient holds") { try opt.step(&theta, gradient: [1, .nan, 1]) }
         #expect(theta == [1, 2, 3] && opt.stepCount == 0)
 
         let j = try Matrix<S>([[1, 2, 3], [4, 5, 6]])

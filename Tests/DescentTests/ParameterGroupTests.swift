@@ -192,7 +192,7 @@ import DescentTestSupport
             try ParameterGroups(adam, layout: l, groups: [("D", [:])])
         }
         #expect(throws: ParameterLayoutError.unknownKey("momentum", group: "A", optimizer: "adam",
-                                                        valid: ["lr", "beta1", "beta2", "eps", "weight-decay", "amsgrad"])) {
+                                                        valid: ["learningRate", "beta1", "beta2", "epsilon", "weightDecay", "amsgrad"])) {
             try ParameterGroups(adam, layout: l, groups: [("A", ["momentum": 0.9])])
         }
         #expect(throws: ParameterLayoutError.overlappingGroups("AB", "A")) {

@@ -108,22 +108,9 @@ struct DenseLayers<Scalar: BLASScalar>: Sendable {
             let inW = sizes[l - 1], outW = sizes[l]
             let w = θ + offsets[l - 1]
             let z = acts[l - 1]
-            affine(input(l, x, acts), rows: rows, inputs: inW, outputs: outW, weights: w, into: z)
+            affineRows(input(l, x, acts), rows: rows, inputs: inW, outputs: outW, weights: w, into: z)
             if activated[l - 1] { activate(z, count: rows * outW) }
         }
-    }
-
-    /// Z ← X [W | b]ᵀ for rows × `inputs` X and the out × (in + 1) block at `w`.
-    @inlinable @inline(__always)
-    func affine(_ x: UnsafePointer<Scalar>, rows: Int, inputs inW: Int, outputs outW: Int, weights w: UnsafePointer<Scalar>,
-                into z: UnsafeMutablePointer<Scalar>) {
-        if inW > 0 {
-            Scalar.gemm(transposeA: .none, transposeB: .transpose, m: rows, n: outW, k: inW, alpha: 1, a: x, lda: inW,
-                        b: w, ldb: inW + 1, beta: 0, c: z, ldc: outW)
-        } else {
-            z.update(repeating: 0, count: rows * outW)
-        }
-        for i in 0..<rows { for o in 0..<outW { z[i * outW + o] += w[o * (inW + 1) + inW] } }
     }
 
     /// h applied in place to `count` values.
@@ -235,7 +222,7 @@ struct DenseLayers<Scalar: BLASScalar>: Sendable {
         for l in 1...count {
             let inW = sizes[l - 1], outW = sizes[l]
             let rz = tangents[l - 1]
-            affine(input(l, x, acts), rows: rows, inputs: inW, outputs: outW, weights: v + offsets[l - 1], into: rz)
+            affineRows(input(l, x, acts), rows: rows, inputs: inW, outputs: outW, weights: v + offsets[l - 1], into: rz)
             if l > 1 && inW > 0 {
                 Scalar.gemm(transposeA: .none, transposeB: .transpose, m: rows, n: outW, k: inW, alpha: 1, a: tangents[l - 2], lda: inW,
                             b: θ + offsets[l - 1], ldb: inW + 1, beta: 1, c: rz, ldc: outW)

@@ -46,6 +46,19 @@ func categoricalHessianProduct<S: BLASScalar>(_ p: [S], row: Int, classes k: Int
     p.withUnsafeBufferPointer { pb in categoricalHessianProduct(pb.baseAddress! + row * k, classes: k, t, scale: scale) }
 }
 
+/// Row by row, tᵢ ← s·(diag(pᵢ) − pᵢpᵢᵀ) tᵢ with pᵢ = softmax(zᵢ) of the rows × k logits.
+/// - Complexity: O(rows·k).
+@inlinable
+func categoricalHessianRows<S: BLASScalar>(logits z: UnsafePointer<S>, rows: Int, classes k: Int, _ t: UnsafeMutablePointer<S>, scale: S) {
+    withUnsafeTemporaryAllocation(of: S.self, capacity: k) { pb in
+        let p = pb.baseAddress!
+        for i in 0..<rows {
+            MultilayerPerceptron<S>.probabilities(z + i * k, count: k, into: p)
+            categoricalHessianProduct(UnsafePointer(p), classes: k, t + i * k, scale: scale)
+        }
+    }
+}
+
 /// t ← s·(diag(p) − ppᵀ) t for k probabilities p. - Complexity: O(k).
 @inlinable @inline(__always)
 func categoricalHessianProduct<S: BLASScalar>(_ p: UnsafePointer<S>, classes k: Int, _ t: UnsafeMutablePointer<S>, scale: S) {
@@ -134,13 +147,7 @@ extension SoftmaxRegression: FisherVectorProducing {
         guard let layers = try? DenseLayers<Scalar>(sizes: [data.featureCount, k], activation: .tanh, model: name) else { return }
         withBatchRows(data.features, batch) { x, _ in
             layers.fisherVectorProduct(x, rows: rows, θ: θ.baseAddress!, direction: vector.baseAddress!, product: product.baseAddress!) { z, t in
-                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: k) { pb in
-                    let p = pb.baseAddress!
-                    for i in 0..<rows {
-                        MultilayerPerceptron<Scalar>.probabilities(z + i * k, count: k, into: p)
-                        categoricalHessianProduct(UnsafePointer(p), classes: k, t + i * k, scale: inv)
-                    }
-                }
+                categoricalHessianRows(logits: z, rows: rows, classes: k, t, scale: inv)
             }
         }
     }
@@ -167,13 +174,7 @@ extension MultilayerPerceptron: FisherVectorProducing {
                 case .sigmoid:
                     for i in 0..<rows { let p = sigmoid(z[i]); t[i] *= p * (1 - p) * inv }
                 case .softmax:
-                    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: k) { pb in
-                        let p = pb.baseAddress!
-                        for i in 0..<rows {
-                            Self.probabilities(z + i * k, count: k, into: p)
-                            categoricalHessianProduct(UnsafePointer(p), classes: k, t + i * k, scale: inv)
-                        }
-                    }
+                    categoricalHessianRows(logits: z, rows: rows, classes: k, t, scale: inv)
                 }
             }
         }

@@ -18,7 +18,7 @@ public enum OutputLayer: String, Sendable, Codable, CaseIterable {
     case softmax
 }
 
-/// A small fully connected network (the lecture's "adaptation for neural networks"):
+/// A small fully connected network ("Fisher information of a network" in docs/lecture.md):
 ///
 ///     a⁰ = x,   zˡ = Wˡ aˡ⁻¹ + bˡ,   aˡ = h(zˡ) (l < L),   output from z^L,
 ///     L_B(θ) = (1/|B|) Σ_{i∈B} ℓ(z^L_i, yᵢ)            (ℓ of ``OutputLayer``),
@@ -55,7 +55,9 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     ///   - hiddenActivation: tanh (default) or sigmoid.
     ///   - outputLayer: linear, sigmoid (0/1 targets) or softmax (class labels).
     ///   - classCount: K for a softmax output; default 1 + the largest label.
-    /// - Throws: ``DataError`` for an empty data set, a bad width or a target the output cannot use.
+    /// - Throws: ``DataError`` for an empty data set, a bad width or a target the output cannot use;
+    ///   ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)`` when θ, its gradient and the
+    ///   full-batch workspace exceed what the process can allocate (see ``MemoryLimit``).
     public init(data: Dataset<Scalar>, hiddenLayers: [Int], hiddenActivation: HiddenActivation = .tanh,
                 outputLayer: OutputLayer, classCount: Int? = nil) throws {
         guard data.sampleCount > 0 else { throw DataError.shapeMismatch("perceptron: the data set has no samples") }
@@ -83,6 +85,13 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         self.hiddenActivation = hiddenActivation
         self.outputLayer = outputLayer
         self.layers = try DenseLayers(sizes: layerSizes, activation: hiddenActivation, model: "perceptron")
+        // θ, its gradient and the full-batch workspace (activations and deltas, 2 · m · Σ sₗ)
+        // must be allocatable: a width the process cannot hold throws here, not in an evaluation.
+        let width = MemoryLimit.sum(layerSizes.dropFirst().map { $0 })
+        let workspace = width.flatMap { MemoryLimit.product([2, data.sampleCount, $0]) }
+        let elements = MemoryLimit.sum([MemoryLimit.product([2, layers.dimension]), workspace])
+        try MemoryLimit.require(elements.flatMap { MemoryLimit.bytes(count: $0, stride: MemoryLayout<Scalar>.stride) },
+                                for: "perceptron \(layerSizes.map(String.init).joined(separator: "-")) on \(data.sampleCount) samples")
     }
 
     public var name: String { "mlp" }
@@ -209,7 +218,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount)
-        var s = Matrix<Scalar>(rows: rows, columns: dimension)
+        var s = Matrix<Scalar>(checkedRows: rows, columns: dimension)
         let t = θ.baseAddress!
         withBatchRows(data.features, batch) { x, _ in
             withWorkspace(rows: rows) { acts, deltas in
@@ -231,7 +240,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), k = outputCount
-        var j = Matrix<Scalar>(rows: rows * k, columns: dimension)
+        var j = Matrix<Scalar>(checkedRows: rows * k, columns: dimension)
         var outputs = [Scalar](repeating: 0, count: rows * k)
         let t = θ.baseAddress!
         withBatchRows(data.features, batch) { x, _ in
@@ -269,7 +278,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
             throw DataError.shapeMismatch("mlp.outputs: \(features.columns) feature columns, the model has \(data.featureCount)")
         }
         let rows = features.rows, k = outputCount
-        var z = Matrix<Scalar>(rows: rows, columns: k)
+        var z = Matrix<Scalar>(checkedRows: rows, columns: k)
         guard rows > 0 else { return z }
         withBatchRows(features, nil) { x, _ in
             withWorkspace(rows: rows) { acts, _ in

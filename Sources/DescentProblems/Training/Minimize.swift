@@ -114,7 +114,9 @@ public func minimize<F: Objective, O: Optimizer>(
         }
         batch.reserveCapacity(Swift.min(b, objective.sampleCount))
     }
-    state.history.reserveCapacity(state.history.count + Swift.min(Swift.max(options.maxSteps - state.step, 0), 1 << 20) + 1)
+    HistoryThinning.thin(&state.history, steps: state.step, limit: options.historyLimit)
+    state.history.reserveCapacity(Swift.min(state.history.count + Swift.max(options.maxSteps - state.step, 0),
+                                            options.historyLimit ?? (1 << 20)) + 1)
     state.finished = nil
     let firstStep = state.step
     let elapsedBefore = state.elapsed
@@ -202,7 +204,7 @@ public func minimize<F: Objective, O: Optimizer>(
         if last { reason = pausing && t < options.maxSteps && !timeUp ? .paused : (timeUp && t < options.maxSteps ? .wallTime : .maxSteps); break }
 
         if let c = options.gradientClipNorm {
-            g.withUnsafeMutableBufferPointer { _ = clipGradientNorm($0, maxNorm: c) }
+            try g.withUnsafeMutableBufferPointer { _ = try clipGradientNorm($0, maxNorm: c) }
         }
         // A model-driven optimizer (adaptive K-FAC) asks the objective itself, on B_t.
         if options.schedule != nil { state.optimizer.learningRate = rate }
@@ -232,7 +234,7 @@ public func minimize<F: Objective, O: Optimizer>(
         try state.parameters.withUnsafeBufferPointer { tp in
             try withBatch(batched, batch) { try reportLossIfWanted(objective, at: tp, batch: $0, lossBefore: loss, optimizer: &state.optimizer) }
         }
-        state.history.append(record)
+        HistoryThinning.append(record, to: &state.history, limit: options.historyLimit)
         state.step += 1
     }
     var history = state.history
