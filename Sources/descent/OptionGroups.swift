@@ -38,10 +38,20 @@ struct OptimizerOptions: ParsableArguments {
     var stepLength: Double?
     @Option(name: .customLong("kfac-decay"), parsing: .unconditional, help: "K-FAC: decay β of the factors' moving average (default 0.95; 0 = each batch's factors).")
     var kfacDecay: Double?
-    @Option(name: .customLong("inverse-interval"), parsing: .unconditional, help: "K-FAC: refactor (Cholesky) every T steps (default 10).")
+    @Option(name: .customLong("inverse-interval"), parsing: .unconditional, help: "K-FAC: refactor (Cholesky) every T steps (default 10; adaptive 5).")
     var inverseInterval: Int?
     @Option(name: .customLong("kl-clip"), parsing: .unconditional, help: "K-FAC: KL clipping κ, ν = min(1, √(κ / (η² Σ⟨∇W, ΔW⟩))).")
     var klClip: Double?
+    @Flag(help: "K-FAC: adaptive learning rate, momentum and damping (kfac-jax's Optimizer; --damping is then λ₀, default 1).")
+    var adaptive = false
+    @Option(name: .customLong("damping-interval"), parsing: .unconditional, help: "Adaptive K-FAC: adapt λ every K steps (default 5).")
+    var dampingInterval: Int?
+    @Option(name: .customLong("damping-decay"), parsing: .unconditional, help: "Adaptive K-FAC: λ is multiplied or divided by ω^K (default ω = 0.9).")
+    var dampingDecay: Double?
+    @Option(name: .customLong("min-damping"), parsing: .unconditional, help: "Adaptive K-FAC: smallest λ (default 1e-8).")
+    var minDamping: Double?
+    @Option(name: .customLong("max-damping"), parsing: .unconditional, help: "Adaptive K-FAC: largest λ (default ∞).")
+    var maxDamping: Double?
     @Option(name: .customLong("group"), parsing: .singleValue, help: ArgumentHelp("""
         Per-group overrides, repeatable: NAME:key=value[,key=value]. NAME is a slice or group of the problem's \
         parameters (weights, biases; mlp: layer1.weights, layer1.biases, …); keys lr, weight-decay and the \
@@ -55,6 +65,7 @@ struct OptimizerOptions: ParsableArguments {
     static let declared: Set<String> = [
         "--lr", "--momentum", "--beta1", "--beta2", "--eps", "--rho", "--weight-decay", "--amsgrad", "--centered",
         "--eps-outside-sqrt", "--damping", "--fisher", "--step-length", "--kfac-decay", "--inverse-interval", "--kl-clip", "--solver",
+        "--adaptive", "--damping-interval", "--damping-decay", "--min-damping", "--max-damping",
     ]
     /// The options of the registry not declared above, as typed (`--lr-decay 0.01`).
     @Argument(parsing: .allUnrecognized, help: .hidden)
@@ -66,9 +77,12 @@ struct OptimizerOptions: ParsableArguments {
             ("--momentum", momentum), ("--beta1", beta1), ("--beta2", beta2), ("--eps", epsilon), ("--rho", rho),
             ("--weight-decay", weightDecay), ("--damping", damping), ("--step-length", stepLength),
             ("--kfac-decay", kfacDecay), ("--inverse-interval", inverseInterval.map(Double.init)), ("--kl-clip", klClip),
+            ("--damping-interval", dampingInterval.map(Double.init)), ("--damping-decay", dampingDecay),
+            ("--min-damping", minDamping), ("--max-damping", maxDamping),
         ]
         for (option, value) in numbers { s.set(option, number: value) }
-        for (option, on) in [("--amsgrad", amsgrad), ("--centered", centered), ("--eps-outside-sqrt", epsOutsideSqrt)] where on {
+        for (option, on) in [("--amsgrad", amsgrad), ("--centered", centered), ("--eps-outside-sqrt", epsOutsideSqrt),
+                             ("--adaptive", adaptive)] where on {
             s.set(option, .flag(true))
         }
         if let solver { s.set("--solver", try RegistryOptions.value(solver, option: "--solver")) }

@@ -206,6 +206,21 @@ public func minimize<F: Objective, O: Optimizer>(
         if let c = options.gradientClipNorm {
             try g.withUnsafeMutableBufferPointer { _ = try clipGradientNorm($0, maxNorm: c) }
         }
+        // A model-driven optimizer (adaptive K-FAC) asks the objective itself, on B_t.
+        if options.schedule != nil { state.optimizer.learningRate = rate }
+        let driven = try state.parameters.withUnsafeMutableBufferPointer { tp in
+            try g.withUnsafeBufferPointer { gp in
+                try withBatch(batched, batch) {
+                    try stepModelDriven(objective, parameters: tp, batch: $0, loss: loss, gradient: gp, optimizer: &state.optimizer,
+                                        options: options, step: t, precomputed: factorsReady ? factors : nil)
+                }
+            }
+        }
+        if driven {
+            state.history.append(record)
+            state.step += 1
+            continue
+        }
         // A second-order optimizer: the curvature at θ_t on the same batch B_t as the gradient.
         try state.parameters.withUnsafeBufferPointer { tp in
             try withBatch(batched, batch) { try supplyCurvature(objective, at: tp, batch: $0, optimizer: &state.optimizer, options: options, step: t,
