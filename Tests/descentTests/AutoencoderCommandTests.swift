@@ -85,3 +85,20 @@ import Testing
         }
     }
 }
+
+/// `descent bench --kind autoencoder`: one JSON row per precision and operation.
+@Suite struct AutoencoderBenchTests {
+    @Test func jsonRows() throws {
+        let r = try descent(["bench", "--kind", "autoencoder", "--ae-hidden", "8,2", "--ae-samples", "20", "--rounds", "1",
+                             "--seconds", "0.01", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try r.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        #expect(rows.count == 6)
+        #expect(Set(rows.compactMap { $0["operation"] as? String }) == ["loss+gradient", "fisher-vector product", "loss+gradient+factors(sampled)"])
+        #expect(rows.allSatisfy { ($0["milliseconds"] as? Double).map { $0 > 0 } == true && ($0["network"] as? String) == "784-8-2-8-784" })
+        let bad = try descent(["bench", "--kind", "autoencoder", "--ae-samples", "0"])
+        #expect(bad.status != 0 && bad.stderr.contains("--ae-samples"), "\(bad.stderr)")
+    }
+}
