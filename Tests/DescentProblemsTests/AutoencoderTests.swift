@@ -128,6 +128,26 @@ struct AutoencoderTests {
         c.precision == .float ? try run(Float.self) : try run(Double.self)
     }
 
+    @Test("a batch large enough for the threaded element-wise pass: loss, gradient, F v against the scalar reference",
+          arguments: Precision.allCases)
+    func threadedElementwisePass(_ precision: Precision) throws {
+        func run<S: BLASScalar>(_: S.Type) throws {
+            let model = try Self.model(S.self, activation: .tanh, m: 60, d: 784, widths: [3])
+            let θ = Self.parameters(model, seed: 4).map { $0 * S(0.2) }
+            let reference = AutoencoderReference(model, θ: θ)
+            let rows = Array(0..<60)
+            let (loss, gradient) = try model.lossAndGradient(at: θ)
+            #expect(try model.loss(at: θ) == loss)
+            // Sums over 784 outputs and 60 samples: c·ε·(d + m) relative.
+            let limit = S.self == Double.self ? 1e-11 : 1e-4
+            #expect(relativeError(Double(loss), reference.loss(rows)) < limit)
+            #expect(relativeError(gradient.map(Double.init), reference.gradient(rows)) < limit)
+            let again = try model.lossAndGradient(at: θ)
+            #expect(again.loss == loss && bitIdentical(again.gradient, gradient))
+        }
+        precision == .float ? try run(Float.self) : try run(Double.self)
+    }
+
     @Test("the gradient matches central finite differences of the loss", arguments: HiddenActivation.allCases)
     func finiteDifferences(_ activation: HiddenActivation) throws {
         let model = try Self.model(Double.self, activation: activation)
