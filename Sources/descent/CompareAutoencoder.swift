@@ -15,6 +15,6 @@ extension ComparisonPlan {
         title: "Autoencoder 784-64-16-64-784, Fashion-MNIST (500 images), full batch",
         steps: 100, batchSize: nil, tolerance: 280,
         learningRates: [.sgd: 0.03, .momentum: 0.01, .nesterov: 0.01, .adagrad: 0.03, .rmsprop: 0.003,
-                        .adadelta: 10, .adam: 0.01, .adamw: 0.01],
+                        .adadelta: 1, .adam: 0.01, .adamw: 0.01],
         kfacFisher: .exact, kfacClip: nil, kfacAdaptive: true)
 }
