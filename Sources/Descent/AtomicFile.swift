@@ -12,7 +12,7 @@ import Darwin
 /// to the disk (`fsync`) and renamed over the target; the folder is then synced so that the rename
 /// itself survives a crash. A failed write removes its temporary and leaves the old file intact.
 /// A process killed mid-write (`kill -9`) leaves its temporary behind: the next write to the same
-/// folder removes the temporaries of processes that no longer run (``removeStaleTemporaries(in:)``).
+/// folder removes the temporaries of processes that no longer run (``removeStaleTemporaries(in:target:)``).
 ///
 /// Only regular files are replaced: a target that is a folder, a device (`/dev/null`), a pipe or
 /// a socket is refused with ``AtomicFileError``, since renaming over it would replace the node
@@ -158,10 +158,12 @@ public enum AtomicFile {
             throw AtomicFileError(path: path, reason: "is not a file name")
         }
         try checkReplaceable(path)
-        removeStaleTemporaries(in: url.deletingLastPathComponent())
+        removeStaleTemporaries(in: url.deletingLastPathComponent(), target: name)
         let temporary = (folder as NSString).appendingPathComponent(temporaryName(for: name))
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw AtomicFileError(path: path, errno: errno) }
+        // Held until the descriptor closes (or the process dies): marks the temporary as in use.
+        _ = flock(fd, LOCK_EX | LOCK_NB)
         var closed = false
         do {
             defer { if !closed { close(fd) } }
@@ -229,17 +231,26 @@ public enum AtomicFile {
         }
     }
 
-    /// Removes the temporaries `.NAME.descent-tmp-PID` in `folder` whose process no longer runs.
-    /// Returns the names removed. Errors are ignored (another process may remove them first).
+    /// Removes the temporaries `.NAME.descent-tmp-PID` in `folder` whose process no longer runs,
+    /// and, for `target` (a file name in `folder`), its temporaries that no writer holds: a writer
+    /// keeps an `flock` on its temporary until it renames or dies, so a temporary left by a
+    /// process killed mid-write is found even when its PID was reused. Returns the names
+    /// removed. Errors are ignored (another process may remove them first).
     @discardableResult
-    public static func removeStaleTemporaries(in folder: URL) -> [String] {
+    public static func removeStaleTemporaries(in folder: URL, target: String? = nil) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
         var removed: [String] = []
         for name in names where name.hasPrefix(".") {
             guard let marker = name.range(of: temporaryMarker, options: .backwards),
-                  let pid = Int32(name[marker.upperBound...]), pid > 0 else { continue }
-            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
-                if unlink((folder.path as NSString).appendingPathComponent(name)) == 0 { removed.append(name) }
+                  let pid = Int32(name[marker.upperBound...]), pid > 0, pid != getpid() else { continue }
+            let path = (folder.path as NSString).appendingPathComponent(name)
+            if kill(pid, 0) != 0, errno == ESRCH {
+                if unlink(path) == 0 { removed.append(name) }
+            } else if let target, name == temporaryName(for: target, pid: pid) {
+                let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+                guard fd >= 0 else { continue }
+                if flock(fd, LOCK_EX | LOCK_NB) == 0, unlink(path) == 0 { removed.append(name) }
+                close(fd)
             }
         }
         return removed

@@ -155,7 +155,7 @@ extension Run {
             try settings.checkApplicable()
             let stride = MemoryLayout<S>.stride
             // θ, g, up to three optimizer buffers, the best θ of early stopping: checked before allocating.
-            try MemoryBudget.require(MemoryBudget.product(n, stride, 6), for: "--dimension \(n) (\(precision.rawValue) θ, gradient and optimizer state)")
+            try MemoryBudget.require(MemoryBudget.product(n, stride, 6), for: "--dimension \(n) (the memory needed for \(precision.rawValue) θ, gradient and optimizer state)")
             if trace != nil, n > 10_000 { throw CLIError("--trace records θ at every step: use it with --dimension ≤ 10000 (got \(n))") }
             do {
                 objective = try IllConditionedQuadraticND<S>(dimension: n, a: S(settings.a ?? 1), b: S(settings.b ?? 10))

@@ -24,7 +24,7 @@ public enum CSVLoader {
     /// The whole file, with the system's reason on failure ("Permission denied", …); a directory
     /// is ``DataError/isDirectory(path:)``. Only regular files are read (a FIFO without a writer
     /// would block, `/dev/zero` never ends), and only when parsing them fits in memory: the text,
-    /// its bytes and the parsed values take about 4 bytes per byte of file (see ``MemoryLimit``).
+    /// its bytes and the parsed values take about 4 bytes per byte of file (see `MemoryLimit`).
     static func readFile(_ path: String) throws -> Data {
         var info = stat()
         guard stat(path, &info) == 0 else {

@@ -61,7 +61,7 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible, Loca
     public var errorDescription: String? { description }
 }
 
-/// `text` cut to `limit` characters (``MessageValue/clip(_:limit:)``).
+/// `text` cut to `limit` characters (`MessageValue/clip(_:limit:)`).
 func clip(_ text: some StringProtocol, _ limit: Int = MessageValue.limit) -> String {
     MessageValue.clip(text, limit: limit)
 }

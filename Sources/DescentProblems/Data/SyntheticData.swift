@@ -10,7 +10,7 @@ public enum SyntheticData {
     }
 
     /// Throws ``DataError/shapeMismatch(_:)`` for m < 1, d < 1, K < 2 or an m·d (K·(d + 1))
-    /// beyond Int; ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)`` when the
+    /// beyond Int; `LinearAlgebraError/allocationTooLarge(what:bytes:limit:)` when the
     /// generation's peak (m·d Doubles, their m × d copy in `Scalar`, m targets of each, K·(d + 1)
     /// parameters and K per-sample scores) exceeds what the process can allocate.
     static func checkSizes<Scalar>(samples m: Int, features d: Int, classes k: Int = 2, as _: Scalar.Type) throws {

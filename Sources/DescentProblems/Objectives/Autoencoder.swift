@@ -40,7 +40,8 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
     ///   - encoderWidths: h₁, …, h_c, at least one, each > 0.
     ///   - hiddenActivation: tanh (default) or sigmoid; the code layer stays linear.
     /// - Throws: ``DataError`` for no samples, no inputs, no or a bad width, or an input outside
-    ///   [0, 1] (naming the sample and column).
+    ///   [0, 1] (naming the sample and column); ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)``
+    ///   when θ, its gradient and the full-batch workspace exceed what the process can allocate.
     public init(inputs: Matrix<Scalar>, encoderWidths: [Int] = Self.standardEncoderWidths,
                 hiddenActivation: HiddenActivation = .tanh) throws {
         guard inputs.rows > 0 else { throw DataError.shapeMismatch("autoencoder: the data set has no samples") }
@@ -59,6 +60,13 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
         self.hiddenActivation = hiddenActivation
         self.layerSizes = sizes
         self.layers = try DenseLayers(sizes: sizes, activation: hiddenActivation, linearLayers: [encoderWidths.count], model: "autoencoder")
+        // θ, its gradient and the full-batch workspace (activations and deltas, 2 · m · Σ sₗ)
+        // must be allocatable: a width the process cannot hold throws here, not in an evaluation.
+        let width = MemoryLimit.sum(sizes.dropFirst().map { $0 })
+        let workspace = width.flatMap { MemoryLimit.product([2, inputs.rows, $0]) }
+        let elements = MemoryLimit.sum([MemoryLimit.product([2, layers.dimension]), workspace])
+        try MemoryLimit.require(elements.flatMap { MemoryLimit.bytes(count: $0, stride: MemoryLayout<Scalar>.stride) },
+                                for: "autoencoder \(sizes.map(String.init).joined(separator: "-")) on \(inputs.rows) samples")
     }
 
     /// The autoencoder of `data`'s features (its targets are ignored).

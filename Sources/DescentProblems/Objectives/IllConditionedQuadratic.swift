@@ -90,8 +90,8 @@ public struct IllConditionedQuadraticND<Scalar: BLASScalar>: Objective {
     @usableFromInline static var block: Int { 1 << 18 }
 
     /// - Throws: ``TrainingError/invalidOption(name:value:requirement:)`` for N < 1 or a, b not
-    ///   finite and non-zero; ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)`` when θ
-    ///   and its gradient (2N scalars) exceed what the process can allocate (see ``MemoryLimit``).
+    ///   finite and non-zero; `LinearAlgebraError/allocationTooLarge(what:bytes:limit:)` when θ
+    ///   and its gradient (2N scalars) exceed what the process can allocate (see `MemoryLimit`).
     public init(dimension: Int, a: Scalar = 1, b: Scalar = 10) throws {
         guard dimension >= 1 else { throw TrainingError.invalidOption(name: "dimension", value: "\(dimension)", requirement: "≥ 1") }
         try MemoryLimit.require(MemoryLimit.product([2, dimension, MemoryLayout<Scalar>.stride]),

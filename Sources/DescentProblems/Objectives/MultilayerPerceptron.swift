@@ -56,8 +56,8 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     ///   - outputLayer: linear, sigmoid (0/1 targets) or softmax (class labels).
     ///   - classCount: K for a softmax output; default 1 + the largest label.
     /// - Throws: ``DataError`` for an empty data set, a bad width or a target the output cannot use;
-    ///   ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)`` when θ, its gradient and the
-    ///   full-batch workspace exceed what the process can allocate (see ``MemoryLimit``).
+    ///   `LinearAlgebraError/allocationTooLarge(what:bytes:limit:)` when θ, its gradient and the
+    ///   full-batch workspace exceed what the process can allocate (see `MemoryLimit`).
     public init(data: Dataset<Scalar>, hiddenLayers: [Int], hiddenActivation: HiddenActivation = .tanh,
                 outputLayer: OutputLayer, classCount: Int? = nil) throws {
         guard data.sampleCount > 0 else { throw DataError.shapeMismatch("perceptron: the data set has no samples") }
