@@ -16,5 +16,5 @@ extension ComparisonPlan {
         steps: 100, batchSize: nil, tolerance: 280,
         learningRates: [.sgd: 0.03, .momentum: 0.01, .nesterov: 0.01, .adagrad: 0.03, .rmsprop: 0.003,
                         .adadelta: 1, .adam: 0.01, .adamw: 0.01],
-        kfacFisher: .exact, kfacClip: nil, kfacAdaptive: true)
+        kfacFisher: .exact, kfacClip: nil)
 }

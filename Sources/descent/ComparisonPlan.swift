@@ -51,8 +51,9 @@ struct ProblemPlan: Sendable {
     var kfacDamping: Double? = nil
     var kfacInterval: Int? = nil
     /// K-FAC as kfac-jax's adaptive optimizer (`--adaptive`: learning rate, momentum and damping
-    /// chosen by the quadratic model); the fixed-η settings above then do not apply.
-    var kfacAdaptive = false
+    /// chosen by the quadratic model with the exact Fisher on the step's batch), as `descent run
+    /// --optimizer kfac` runs it by default; the fixed-η settings above apply when false.
+    var kfacAdaptive = true
     /// The section's own name when two sections share a problem (the perceptrons); nil: the
     /// problem's name.
     var label: String? = nil
