@@ -358,6 +358,13 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     @inlinable
     @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
+        // A curvature (metric, Fisher) held for another n is named as such, not as "state".
+        if let held = count, held != parameters.count, gradient.count == parameters.count {
+            let form = path.map { "\($0)" } ?? "held"
+            throw NaturalGradientError.curvatureShapeMismatch(
+                expected: "a curvature of order \(parameters.count) (one row per parameter)",
+                found: "a \(form) curvature of order \(held)")
+        }
         guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
             skipped += 1
             return

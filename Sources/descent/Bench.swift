@@ -101,8 +101,11 @@ struct Bench: ParsableCommand {
                                            directory: FileManager.default.temporaryDirectory)
         }
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)
-        KernelHint.printOnce()
-        if !json { print(OpenBLAS.summary) }
+        if !json {
+            print(OpenBLAS.summary)
+            print("kernels: \(KernelSelection.current.explanation)")
+            if let hint = OpenBLAS.machineKernelHint { print("hint: \(hint)") }
+        }
         if kind == .kfac || kind == .kfacRace {
             try runKFAC(kind, runner: &runner)
             return

@@ -24,29 +24,30 @@ struct DistributedArguments: ParsableArguments {
 
     /// Trains as `train` does, data-parallel when `--distributed` is set.
     func train<S: BLASScalar>(_ objective: any Objective<S>, from start: [S], optimizer: any Optimizer<S>,
-                              options: TrainingOptions<S>) throws -> TrainingResult<S> {
+                              options: TrainingOptions<S>, callback: ((TrainingRecord<S>) -> TrainingControl)? = nil) throws -> TrainingResult<S> {
         guard distributed else { return try DescentCLI.train(objective, from: start, optimizer: optimizer, options: options) }
-        guard let result = try trainDistributed(objective, from: start, optimizer: optimizer, options: options) else {
+        guard let result = try trainDistributed(objective, from: start, optimizer: optimizer, options: options, callback: callback) else {
             throw CLIError("--distributed supports float and double precision only")
         }
         return result
     }
 
     private func trainDistributed<S: BLASScalar>(_ objective: any Objective<S>, from start: [S], optimizer: any Optimizer<S>,
-                                                 options: TrainingOptions<S>) throws -> TrainingResult<S>? {
+                                                 options: TrainingOptions<S>, callback: ((TrainingRecord<S>) -> TrainingControl)?) throws -> TrainingResult<S>? {
         if S.self == Double.self {
             return try trainMPI(objective as! any Objective<Double>, start as! [Double], optimizer as! any Optimizer<Double>,
-                                options as! TrainingOptions<Double>) as? TrainingResult<S>
+                                options as! TrainingOptions<Double>, callback as! ((TrainingRecord<Double>) -> TrainingControl)?) as? TrainingResult<S>
         }
         if S.self == Float.self {
             return try trainMPI(objective as! any Objective<Float>, start as! [Float], optimizer as! any Optimizer<Float>,
-                                options as! TrainingOptions<Float>) as? TrainingResult<S>
+                                options as! TrainingOptions<Float>, callback as! ((TrainingRecord<Float>) -> TrainingControl)?) as? TrainingResult<S>
         }
         return nil
     }
 
     private func trainMPI<S: BLASScalar & MPIScalar>(_ objective: any Objective<S>, _ start: [S], _ optimizer: any Optimizer<S>,
-                                                     _ options: TrainingOptions<S>) throws -> TrainingResult<S> {
+                                                     _ options: TrainingOptions<S>,
+                                                     _ callback: ((TrainingRecord<S>) -> TrainingControl)?) throws -> TrainingResult<S> {
         let world = try Communicator.world()
         func withObjective<F: Objective>(_ f: F) throws -> TrainingResult<S> where F.Scalar == S {
             func withOptimizer<O: Optimizer>(_ o: O) throws -> TrainingResult<S> where O.Scalar == S {
@@ -56,7 +57,7 @@ struct DistributedArguments: ParsableArguments {
                 } catch let error as MPIError {
                     throw CLIError("--shard-state: \(error)")
                 }
-                return try minimizeDistributed(f, from: start, optimizer: &wrapped, options: options)
+                return try minimizeDistributed(f, from: start, optimizer: &wrapped, options: options, callback: callback)
             }
             return try withOptimizer(optimizer)
         }

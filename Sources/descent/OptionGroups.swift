@@ -81,7 +81,9 @@ struct TrainingArguments: ParsableArguments {
     var batchSize: Int?
     @Option(parsing: .unconditional, help: """
         Learning-rate schedule, starting from --lr: constant | step:EVERY:FACTOR | exponential:FACTOR | \
-        cosine[:PERIOD[:MIN]] (PERIOD defaults to --steps) | warmup:STEPS[:START_FACTOR][+SCHEDULE].
+        cosine[:PERIOD[:MIN]] (PERIOD defaults to --steps) | warmup:STEPS[:START_FACTOR][+SCHEDULE] | \
+        plateau[:FACTOR[:PATIENCE]] (reduce η when the monitored loss stops improving; defaults 0.1, 10) | \
+        warmup:STEPS[:START_FACTOR]+plateau[:FACTOR[:PATIENCE]].
         """)
     var schedule: String?
     @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Clip the gradient to this global norm before each step.")

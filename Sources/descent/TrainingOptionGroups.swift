@@ -28,11 +28,12 @@ struct SessionOptions: ParsableArguments {
     var dimension: Int?
 
     /// The options stored in a checkpoint's arguments are replayed on --resume; these are not.
-    static let perInvocation: Set<String> = ["--checkpoint", "--checkpoint-every", "--checkpoint-format", "--stop-after", "--resume", "--trace", "--steps"]
+    static let perInvocation: Set<String> = ["--checkpoint", "--checkpoint-every", "--checkpoint-format", "--stop-after", "--resume", "--trace", "--steps",
+                                             "--log", "--quiet", "--progress-interval"]
 
     func isActive(schedule: String?) -> Bool {
         checkpoint != nil || checkpointEvery != nil || stopAfter != nil || resume != nil || validationSplit != nil
-            || validateEvery != nil || patience != nil || dimension != nil || (schedule?.lowercased().hasPrefix("plateau") ?? false)
+            || validateEvery != nil || patience != nil || dimension != nil || (schedule?.lowercased().contains("plateau") ?? false)
     }
 
     func validate() throws {
@@ -198,9 +199,19 @@ extension Run {
         // Training options: a plateau replaces the schedule; patience and validation add theirs.
         var arguments = training
         var plateau: ReduceLROnPlateau<S>? = nil
-        if let s = training.schedule, s.lowercased().hasPrefix("plateau") {
-            plateau = try PlateauParser.parse(s)
-            arguments.schedule = nil
+        if let s = training.schedule, let at = s.lowercased().range(of: "plateau") {
+            // plateau[:…] alone, or warmup:W[:F]+plateau[:…] (the warm-up, then the plateau).
+            let offset = s.lowercased().distance(from: s.lowercased().startIndex, to: at.lowerBound)
+            let head = String(s.prefix(offset)), tail = String(s.dropFirst(offset))
+            plateau = try PlateauParser.parse(tail)
+            if head.isEmpty {
+                arguments.schedule = nil
+            } else {
+                guard head.hasSuffix("+"), head.lowercased().hasPrefix("warmup:"), head.dropLast().split(separator: "+").count == 1 else {
+                    throw CLIError("--schedule '\(Message.clip(s))': only a warm-up can come before a plateau (warmup:STEPS[:START_FACTOR]+plateau[:FACTOR[:PATIENCE]])")
+                }
+                arguments.schedule = String(head.dropLast())
+            }
         }
         var options = try arguments.options(S.self, learningRate: optimizer.learningRate, recordParameters: trace != nil)
         if let fisher = optimizerOptions.fisher { options.fisher = fisher }
@@ -266,13 +277,24 @@ extension Run {
         } else {
             let runArguments = Array(CommandLine.arguments.drop { $0 != "run" }.dropFirst())
             do {
-                state = try TrainingState(parameters: start, optimizer: optimizer, options: options,
-                                          metadata: ["arguments": ResumeArguments.storable(runArguments), "precision": precision.rawValue])
+                var metadata = ["arguments": ResumeArguments.storable(runArguments), "precision": precision.rawValue]
+                if let every = session.checkpointEvery { metadata["checkpoint-every"] = String(every) }
+                state = try TrainingState(parameters: start, optimizer: optimizer, options: options, metadata: metadata)
             } catch { throw CLIError("\(error)") }
         }
         let firstStep = state.step
-        let format = session.checkpointFormat ?? .binary
-        let url = session.checkpoint.map { URL(fileURLWithPath: $0) }
+        // Resuming into the same file keeps its encoding (a JSON checkpoint starts with "{").
+        let resumedJSON = session.checkpoint == nil && session.resume.map {
+            (try? FileHandle(forReadingFrom: URL(fileURLWithPath: $0)).read(upToCount: 1)) == Data("{".utf8)
+        } == true
+        let format = session.checkpointFormat ?? (resumedJSON ? .json : .binary)
+        // --resume without --checkpoint keeps checkpointing to the file it resumed from, at the
+        // saved --checkpoint-every.
+        let checkpointPath = session.checkpoint ?? session.resume
+        let url = checkpointPath.map { URL(fileURLWithPath: $0) }
+        let checkpointEvery = session.checkpointEvery
+            ?? (session.checkpoint == nil && session.resume != nil ? state.metadata["checkpoint-every"].flatMap { Int($0) } : nil)
+        if session.checkpointEvery != nil || session.checkpoint != nil { state.metadata["checkpoint-every"] = checkpointEvery.map(String.init) }
         func save() throws {
             guard let url else { return }
             let mine = URL(fileURLWithPath: distributed.rankPath(url.path))  // per-rank files with --distributed
@@ -287,14 +309,18 @@ extension Run {
         // give the same trajectory as one call.
         var remaining = session.stopAfter
         var result: TrainingResult<S>? = nil
+        let monitor = try RunMonitor<S>(totalSteps: training.steps, quiet: quiet, logPath: distributed.isPrimary ? log : nil,
+                                        validating: validation != nil, pipeInterval: progressInterval)
+        let control: TrainingCallback<O> = { record, _, _ in monitor.observe(record); return .continue }
+        defer { monitor.abandon() }
         let (_, seconds) = try timed { () throws -> Void in
             repeat {
-                var chunk = session.checkpointEvery
+                var chunk = checkpointEvery
                 if let r = remaining { chunk = Swift.min(chunk ?? r, r) }
                 state.options.stopAfter = chunk
                 let before = state.step
                 do {
-                    result = try minimize(objective, state: &state, validation: validation)
+                    result = try minimize(objective, state: &state, validation: validation, control: control)
                 } catch let error as TrainingError {
                     throw CLIError("\(error)")
                 }
@@ -304,8 +330,11 @@ extension Run {
         }
         state.options.stopAfter = nil
         guard let result else { throw CLIError("internal: no result") }
+        try monitor.finish(paused: result.stopReason == .paused)
 
-        let history = Array(state.history[firstStep...]) + [result.history.last!]
+        // A paused run's trace ends at its last step; the resumed run's trace starts at the
+        // paused step with the loss of the batch that step used (one step, one row, one meaning).
+        let history = Array(state.history[firstStep...]) + (result.stopReason == .paused ? [] : [result.history.last!])
         if let trace, distributed.isPrimary {
             try Trace.write(history, dimension: objective.dimension, to: trace)
         }
@@ -327,6 +356,7 @@ extension Run {
         }
         lines.append("time:       \(String(format: "%.3f", seconds)) s")
         if let trace { lines.append("trace:      \(trace) (\(history.count) rows)") }
+        if let log { lines.append("log:        \(log)") }
         if let url {
             lines.append("checkpoint: \(url.path) (step \(state.step)\(result.stopReason == .paused ? "; continue with --resume \(url.path)" : ""))")
         }

@@ -248,11 +248,30 @@ struct LinearAlgebraTests {
     @Test func openBLASDiagnosticsAndKernelHint() {
         #expect(!OpenBLAS.coreName.isEmpty && OpenBLAS.threads >= 1)
         #expect(OpenBLAS.summary.contains(OpenBLAS.coreName))
-        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2", "fma", "avx512f"])?.contains("OPENBLAS_CORETYPE=SkylakeX") == true)
+        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2", "fma", "avx512f"])?.contains("OPENBLAS_CORETYPE=Haswell") == true)
+        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2"]) == nil)
         #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2", "fma"])?.contains("Haswell") == true)
         #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["sse2"]) == nil)
         #expect(OpenBLAS.kernelHint(core: "SkylakeX", cpuFlags: ["avx512f"]) == nil)
         #expect(OpenBLAS.cpuFlags(cpuinfo: "/nonexistent").isEmpty)
+    }
+
+    /// The kernel-set decision made before the first BLAS call: the user's variable wins, `keep`
+    /// keeps, a generic core on AVX2+FMA asks for Haswell, and a re-run reports what it set.
+    @Test func coreSelectionRules() {
+        let avx: Set<String> = ["avx2", "fma", "avx512f"]
+        typealias S = OpenBLAS.CoreSelection
+        #expect(OpenBLAS.coreSelection(environment: [:], core: "Prescott", cpuFlags: avx) == S.reexecute(with: "Haswell", replacing: "Prescott"))
+        #expect(OpenBLAS.coreSelection(environment: ["OPENBLAS_CORETYPE": "Prescott"], core: "Prescott", cpuFlags: avx) == S.userSetting("Prescott"))
+        #expect(OpenBLAS.coreSelection(environment: ["OPENBLAS_CORETYPE": "SkylakeX"], core: "SkylakeX", cpuFlags: avx) == S.userSetting("SkylakeX"))
+        #expect(OpenBLAS.coreSelection(environment: ["DESCENT_BLAS_CORE": "keep"], core: "Prescott", cpuFlags: avx) == S.kept("Prescott", preferred: "Haswell"))
+        #expect(OpenBLAS.coreSelection(environment: [:], core: "Haswell", cpuFlags: avx) == S.openBLASChoice("Haswell"))
+        #expect(OpenBLAS.coreSelection(environment: [:], core: "Prescott", cpuFlags: ["sse2"]) == S.openBLASChoice("Prescott"))
+        let rerun = ["OPENBLAS_CORETYPE": "Haswell", S.markerVariable: "Haswell", S.replacedVariable: "Prescott"]
+        #expect(OpenBLAS.coreSelection(environment: rerun, core: "Haswell", cpuFlags: avx) == S.selected("Haswell", replacing: "Prescott"))
+        // A user who overrides the variable after a re-run (marker left over) is still the user.
+        let overridden = ["OPENBLAS_CORETYPE": "Prescott", S.markerVariable: "Haswell"]
+        #expect(OpenBLAS.coreSelection(environment: overridden, core: "Prescott", cpuFlags: avx) == S.userSetting("Prescott"))
     }
 
     static func shapes<S: BLASScalar>(_: S.Type) throws {

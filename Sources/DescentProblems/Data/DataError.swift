@@ -37,7 +37,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible, Loca
         case let .emptyFile(path): return "\(path): the file is empty (a header row is required)"
         case let .noRows(path): return "\(path): the file has a header but no data rows"
         case let .missingTargetColumn(name, path, available):
-            return "\(path): no target column '\(clip(name))' in the header (\(available.count) columns: \(list(available)))"
+            let suggestion = closestName(to: name, in: available).map { "did you mean '\(clip($0, 40))'? " } ?? ""
+            return "\(path): no target column '\(clip(name))' in the header (\(suggestion)\(available.count) columns: \(list(available, shown: 20)))"
         case let .notANumber(path, line, column, columnName, value):
             return "\(path):\(line): column \(column) ('\(clip(columnName, 40))'): '\(clip(printable(value)))' is not a finite number"
         case let .outOfRange(path, line, column, columnName, value, scalar):
@@ -76,6 +77,35 @@ func printable(_ text: String) -> String {
 }
 
 /// Up to `shown` names in quotes, then "and N more".
+/// The name in `names` closest to `name` by edit distance (case-insensitive), when it is close
+/// enough to be a likely typo: at most a third of the longer name's characters differ.
+func closestName(to name: String, in names: [String]) -> String? {
+    let target = Array(name.lowercased().prefix(200))
+    var best: (String, Int)? = nil
+    for candidate in names {
+        let c = Array(candidate.lowercased().prefix(200))
+        let d = editDistance(target, c)
+        if d <= max(target.count, c.count) / 3, d < (best?.1 ?? .max) { best = (candidate, d) }
+    }
+    return best?.0
+}
+
+/// Levenshtein distance between two character arrays (one row of the table).
+func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    if a.isEmpty { return b.count }
+    var row = Array(0...b.count)
+    for i in 1...a.count {
+        var diagonal = row[0]
+        row[0] = i
+        for j in stride(from: 1, through: b.count, by: 1) {
+            let above = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1))
+            diagonal = above
+        }
+    }
+    return row[b.count]
+}
+
 func list(_ names: [String], shown: Int = 8) -> String {
     let head = names.prefix(shown).map { "'\(clip($0, 40))'" }.joined(separator: ", ")
     return names.count > shown ? head + " and \(names.count - shown) more" : head

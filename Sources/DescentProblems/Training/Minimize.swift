@@ -172,14 +172,15 @@ public func minimize<F: Objective, O: Optimizer>(
         let monitored: Scalar? = validation == nil ? loss : validationLoss
         var stopEarly = false
         if !last, let m = monitored {
-            if state.options.plateau != nil {
+            if state.options.plateauActive(at: t) {
                 state.optimizer.learningRate = state.options.plateau!.update(metric: m, learningRate: state.optimizer.learningRate)
             }
             if state.options.earlyStopping != nil {
                 stopEarly = state.parameters.withUnsafeBufferPointer { state.options.earlyStopping!.update(metric: m, step: t, parameters: $0) }
             }
         }
-        let rate = last ? state.optimizer.learningRate : (options.schedule?.rate(at: t) ?? state.optimizer.learningRate)
+        let scheduled = last ? nil : options.scheduledRate(at: t)
+        let rate = scheduled ?? state.optimizer.learningRate
         let record = TrainingRecord(step: t, loss: loss, gradientNorm: norm, learningRate: rate, elapsed: seconds(),
                                     parameters: options.recordParameters ? state.parameters : [],
                                     validationLoss: validationLoss, validationAccuracy: validationAccuracy)
@@ -208,7 +209,7 @@ public func minimize<F: Objective, O: Optimizer>(
             try withBatch(batched, batch) { try supplyCurvature(objective, at: tp, batch: $0, optimizer: &state.optimizer, options: options, step: t,
                                                                precomputed: factorsReady ? factors : nil) }
         }
-        if options.schedule != nil { state.optimizer.learningRate = rate }
+        if scheduled != nil { state.optimizer.learningRate = rate }
         try state.parameters.withUnsafeMutableBufferPointer { tp in
             try g.withUnsafeBufferPointer { gp in try state.optimizer.step(tp, gradient: gp) }
         }

@@ -34,6 +34,10 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable, Codable 
     /// ``minimize(_:state:validation:control:)`` is given one. Default 1.
     public var validationInterval: Int
     /// Reduce the learning rate on a plateau of the monitored loss (the validation loss when a
+    /// validation objective is given, else each step's training loss). With a ``schedule`` it
+    /// must be a warm-up ending in a constant rate (`warmup(steps: W, startFactor:, then: .constant(η))`):
+    /// the warm-up sets the rate for t ≤ W and the plateau takes over from t = W, as PyTorch
+    /// users chain a `LinearLR` warm-up before `ReduceLROnPlateau`.
     /// validation objective is given, else each step's training loss). Replaces ``schedule``.
     public var plateau: ReduceLROnPlateau<Scalar>?
     /// Stop when the monitored loss (as for ``plateau``) stops improving; restores θ_best.
@@ -102,9 +106,30 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable, Codable 
         }
         try plateau?.validate()
         try earlyStopping?.validate()
-        if plateau != nil, schedule != nil {
-            throw TrainingError.invalidOption(name: "plateau", value: "with a schedule", requirement: "used alone (it sets the learning rate itself, as the schedule would)")
+        if plateau != nil, let schedule, plateauWarmup == nil {
+            throw TrainingError.invalidOption(name: "plateau", value: "with the schedule \(schedule)",
+                                              requirement: "used alone or after a warm-up to a constant rate (it sets the learning rate itself, as the schedule would)")
         }
+    }
+
+    /// W when a ``plateau`` follows a warm-up schedule to a constant rate; nil otherwise.
+    var plateauWarmup: Int? {
+        guard plateau != nil, case let .warmup(w, _, then)? = schedule, case .constant = then else { return nil }
+        return w
+    }
+
+    /// The rate the schedule sets before step t, or nil when the schedule does not set it (none,
+    /// or a plateau has taken over after its warm-up).
+    func scheduledRate(at t: Int) -> Scalar? {
+        guard let schedule else { return nil }
+        if plateau != nil, let w = plateauWarmup, t > w { return nil }
+        return schedule.rate(at: t)
+    }
+
+    /// Whether the plateau watches the monitored loss at step t (from the end of a warm-up on).
+    func plateauActive(at t: Int) -> Bool {
+        guard plateau != nil else { return false }
+        return t >= (plateauWarmup ?? 0)
     }
 }
 
