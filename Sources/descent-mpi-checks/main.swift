@@ -183,6 +183,9 @@ let firstOrder: [(String, any Optimizer<Double>)] = [
     ("sgd", try! SGD(learningRate: 0.1)), ("momentum", try! Momentum(learningRate: 0.05, momentum: 0.9, nesterov: true)),
     ("adagrad", try! Adagrad(learningRate: 0.1)), ("rmsprop", try! RMSProp(learningRate: 0.01)),
     ("adadelta", try! Adadelta()), ("adam", try! Adam(learningRate: 0.01)), ("adamw", try! AdamW(learningRate: 0.01, weightDecay: 0.01)),
+    ("nadam", try! NAdam(learningRate: 0.01, weightDecay: 0.01, decoupledWeightDecay: true)),
+    ("radam", try! RAdam(learningRate: 0.01, beta2: 0.9)), ("adamax", try! Adamax(learningRate: 0.01)),
+    ("rprop", try! Rprop()), ("asgd", try! ASGD(learningRate: 0.05, averagingStart: 5)),
 ]
 func compareAny<F: Objective>(_ name: String, _ f: F, _ o: any Optimizer<Double>, options: TrainingOptions<Double>, shard: Bool)
     where F.Scalar == Double {

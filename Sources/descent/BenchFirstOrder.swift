@@ -21,6 +21,11 @@ struct BenchOptimizer: Sendable {
         .init(name: "adadelta", updatedArrays: 3, stateArrays: 2),
         .init(name: "adam", updatedArrays: 3, stateArrays: 2),
         .init(name: "adamw", updatedArrays: 3, stateArrays: 2),
+        .init(name: "nadam", updatedArrays: 3, stateArrays: 2),
+        .init(name: "radam", updatedArrays: 3, stateArrays: 2),
+        .init(name: "adamax", updatedArrays: 3, stateArrays: 2),
+        .init(name: "rprop", updatedArrays: 3, stateArrays: 2),
+        .init(name: "asgd", updatedArrays: 2, stateArrays: 1),
     ]
 
     static func named(_ name: String) -> BenchOptimizer? { all.first { $0.name == name } }
@@ -57,6 +62,11 @@ enum BenchFirstOrder {
         case "adadelta": return try time({ try Adadelta<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
         case "adam": return try time({ try Adam<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
         case "adamw": return try time({ try AdamW<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "nadam": return try time({ try NAdam<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "radam": return try time({ try RAdam<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adamax": return try time({ try Adamax<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "rprop": return try time({ try Rprop<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "asgd": return try time({ try ASGD<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
         default: return nil
         }
     }

@@ -19,7 +19,8 @@ extension ComparisonPlan {
         title: "MLP 64-256-256-10, digits (standardized), batch 256",
         steps: 300, batchSize: 256, tolerance: 0.05,
         learningRates: [.sgd: 0.3, .momentum: 0.03, .nesterov: 0.3, .adagrad: 0.03, .rmsprop: 3e-3,
-                        .adadelta: 30, .adam: 1e-2, .adamw: 1e-2, .natural: 1, .kfac: 1],
+                        .adadelta: 30, .adam: 1e-2, .adamw: 1e-2, .natural: 1, .kfac: 1,
+                        .nadam: 1e-2, .radam: 1e-2, .adamax: 1e-2, .asgd: 0.3],
         naturalFisher: .empirical, naturalDamping: 0.1, kfacClip: 0.02, kfacDamping: 1e-3, kfacInterval: 1)
 }
 

@@ -3,7 +3,11 @@ import Descent
 
 /// The optimizers the tool knows, by their command-line names.
 enum OptimizerName: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, natural, kfac
+    case sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, nadam, radam, adamax, rprop, asgd, natural, kfac
+
+    /// A sign-based method that needs the full-data gradient: `descent compare` runs it without
+    /// the plan's minibatches.
+    var fullBatchOnly: Bool { self == .rprop }
 
     /// The options (by their command-line names) that apply to this optimizer.
     var applicableOptions: Set<String> {
@@ -14,6 +18,12 @@ enum OptimizerName: String, CaseIterable, ExpressibleByArgument, Sendable {
         case .rmsprop: return ["--lr", "--rho", "--eps", "--momentum", "--centered", "--weight-decay"]
         case .adadelta: return ["--lr", "--rho", "--eps", "--eps-outside-sqrt", "--weight-decay"]
         case .adam, .adamw: return ["--lr", "--beta1", "--beta2", "--eps", "--weight-decay", "--amsgrad"]
+        case .nadam:
+            return ["--lr", "--beta1", "--beta2", "--eps", "--weight-decay", "--momentum-decay", "--decoupled-weight-decay"]
+        case .radam: return ["--lr", "--beta1", "--beta2", "--eps", "--weight-decay", "--decoupled-weight-decay"]
+        case .adamax: return ["--lr", "--beta1", "--beta2", "--eps", "--weight-decay"]
+        case .rprop: return ["--lr", "--etas", "--step-sizes"]
+        case .asgd: return ["--lr", "--lambd", "--alpha", "--t0", "--weight-decay", "--use-average"]
         case .natural: return ["--lr", "--damping", "--fisher", "--step-length", "--rho", "--solver"]
         case .kfac: return ["--lr", "--damping", "--fisher", "--kfac-decay", "--inverse-interval", "--kl-clip"]
         }
@@ -66,6 +76,17 @@ struct OptimizerSettings: Sendable {
     var groups: [String] = []
     /// The natural gradient's solver (`--solver`).
     var solver: NaturalSolverName?
+    /// NAdam's ψ; NAdam's and RAdam's decoupled weight decay.
+    var momentumDecay: Double?
+    var decoupledWeightDecay: Bool?
+    /// Rprop's (η₋, η₊) and (δ_min, δ_max), as `MINUS,PLUS` and `MIN,MAX`.
+    var etas: String?
+    var stepSizes: String?
+    /// ASGD's λ, α, t₀, and whether the run reports the average ā as its final θ.
+    var lambd: Double?
+    var alpha: Double?
+    var t0: Double?
+    var useAverage: Bool?
 
     init(_ name: OptimizerName, learningRate: Double? = nil) {
         self.name = name
@@ -92,6 +113,14 @@ struct OptimizerSettings: Sendable {
         if inverseInterval != nil { out.append("--inverse-interval") }
         if klClip != nil { out.append("--kl-clip") }
         if solver != nil { out.append("--solver") }
+        if momentumDecay != nil { out.append("--momentum-decay") }
+        if decoupledWeightDecay != nil { out.append("--decoupled-weight-decay") }
+        if etas != nil { out.append("--etas") }
+        if stepSizes != nil { out.append("--step-sizes") }
+        if lambd != nil { out.append("--lambd") }
+        if alpha != nil { out.append("--alpha") }
+        if t0 != nil { out.append("--t0") }
+        if useAverage != nil { out.append("--use-average") }
         return out
     }
 
@@ -119,6 +148,11 @@ struct OptimizerSettings: Sendable {
         if let fisher { parts.append("fisher=\(fisher.rawValue)") }
         parts += groups.map { "group \($0)" }
         if let solver { parts.append("solver=\(solver.rawValue)") }
+        add("momentum-decay", momentumDecay); add("lambd", lambd); add("alpha", alpha); add("t0", t0)
+        if let etas { parts.append("etas=\(etas)") }
+        if let stepSizes { parts.append("step-sizes=\(stepSizes)") }
+        if decoupledWeightDecay == true { parts.append("decoupled-weight-decay") }
+        if useAverage == true { parts.append("use-average") }
         return parts.isEmpty ? "defaults" : parts.joined(separator: " ")
     }
 
@@ -187,11 +221,70 @@ struct OptimizerSettings: Sendable {
             if let v = amsgrad { o.amsgrad = v }
             try o.validate()
             return o
+        case .nadam:
+            var o = try NAdam<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(beta1) { o.beta1 = v }
+            if let v = s(beta2) { o.beta2 = v }
+            if let v = s(epsilon) { o.epsilon = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            if let v = s(momentumDecay) { o.momentumDecay = v }
+            if let v = decoupledWeightDecay { o.decoupledWeightDecay = v }
+            try o.validate()
+            return o
+        case .radam:
+            var o = try RAdam<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(beta1) { o.beta1 = v }
+            if let v = s(beta2) { o.beta2 = v }
+            if let v = s(epsilon) { o.epsilon = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            if let v = decoupledWeightDecay { o.decoupledWeightDecay = v }
+            try o.validate()
+            return o
+        case .adamax:
+            var o = try Adamax<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(beta1) { o.beta1 = v }
+            if let v = s(beta2) { o.beta2 = v }
+            if let v = s(epsilon) { o.epsilon = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            try o.validate()
+            return o
+        case .rprop:
+            var o = try Rprop<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let etas {
+                let pair = try Self.pair(etas, option: "--etas", names: "MINUS,PLUS")
+                o.etaMinus = S(pair.0); o.etaPlus = S(pair.1)
+            }
+            if let stepSizes {
+                let pair = try Self.pair(stepSizes, option: "--step-sizes", names: "MIN,MAX")
+                o.minimumStepSize = S(pair.0); o.maximumStepSize = S(pair.1)
+            }
+            try o.validate()
+            return o
+        case .asgd:
+            var o = try ASGD<S>()
+            if let v = s(learningRate) { o.learningRate = v }
+            if let v = s(lambd) { o.lambda = v }
+            if let v = s(alpha) { o.alpha = v }
+            if let v = s(t0) { o.averagingStart = v }
+            if let v = s(weightDecay) { o.weightDecay = v }
+            try o.validate()
+            return o
         case .natural:
             return try makeNaturalGradient(S.self)
         case .kfac:
             return try makeKFAC(S.self)
         }
+    }
+
+    /// `A,B` of `--etas` / `--step-sizes`: exactly two numbers.
+    static func pair(_ text: String, option: String, names: String) throws -> (Double, Double) {
+        let values = try ListParser.numbers(text, option: option)
+        guard values.count == 2 else { throw CLIError("\(option) '\(text)': expected two numbers \(names)") }
+        return (values[0], values[1])
     }
 
     /// K-FAC: `--lr` η, `--damping` λ (fixed), `--kfac-decay` β, `--inverse-interval` T, `--kl-clip` κ.

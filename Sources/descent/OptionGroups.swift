@@ -41,10 +41,27 @@ struct OptimizerOptions: ParsableArguments {
     @Option(name: .customLong("group"), parsing: .singleValue, help: ArgumentHelp("""
         Per-group overrides, repeatable: NAME:key=value[,key=value]. NAME is a slice or group of the problem's \
         parameters (weights, biases; mlp: layer1.weights, layer1.biases, …); keys lr, weight-decay and the \
-        optimizer's own (momentum, nesterov, beta1, beta2, eps, amsgrad, rho, centered, lr-decay, initial-accumulator). \
+        optimizer's own (momentum, nesterov, beta1, beta2, eps, amsgrad, rho, centered, lr-decay, initial-accumulator, \
+        momentum-decay, decoupled-weight-decay, eta-minus, eta-plus, min-step-size, max-step-size, lambd, alpha, t0). \
         Parameters in no group keep the optimizer's settings. First-order optimizers only.
         """, valueName: "NAME:key=value"))
     var group: [String] = []
+    @Option(name: .customLong("momentum-decay"), parsing: .unconditional, help: "NAdam: momentum decay ψ of μₜ = β₁(1 − ½·0.96^(tψ)) (default 4e-3).")
+    var momentumDecay: Double?
+    @Flag(name: .customLong("decoupled-weight-decay"), help: "NAdam, RAdam: decoupled weight decay θ ← θ(1 − ηλ) instead of the L2 term.")
+    var decoupledWeightDecay = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("Rprop: step-size factors η₋,η₊ (default 0.5,1.2).", valueName: "MINUS,PLUS"))
+    var etas: String?
+    @Option(name: .customLong("step-sizes"), parsing: .unconditional, help: ArgumentHelp("Rprop: step-size bounds (default 1e-6,50).", valueName: "MIN,MAX"))
+    var stepSizes: String?
+    @Option(parsing: .unconditional, help: "ASGD: decay λ of the step size ηₜ = η/(1 + ληt)^α (default 1e-4).")
+    var lambd: Double?
+    @Option(parsing: .unconditional, help: "ASGD: power α of the step-size decay (default 0.75).")
+    var alpha: Double?
+    @Option(parsing: .unconditional, help: "ASGD: step t₀ from which the iterates are averaged (default 1e6).")
+    var t0: Double?
+    @Flag(name: .customLong("use-average"), help: "ASGD: report the average ā of the iterates as the run's final θ.")
+    var useAverage = false
     @Option(help: "Natural gradient: how (F + λI)x = ∇L is solved: auto (default) | cholesky | mixed (Float factor, Double refinement) | woodbury (low-rank curvature). A diagonal metric is always solved element-wise.")
     var solver: NaturalSolverName?
 
@@ -67,6 +84,14 @@ struct OptimizerOptions: ParsableArguments {
         s.klClip = klClip
         s.groups = group
         s.solver = solver
+        s.momentumDecay = momentumDecay
+        s.decoupledWeightDecay = decoupledWeightDecay ? true : nil
+        s.etas = etas
+        s.stepSizes = stepSizes
+        s.lambd = lambd
+        s.alpha = alpha
+        s.t0 = t0
+        s.useAverage = useAverage ? true : nil
         return s
     }
 }
