@@ -42,7 +42,8 @@ func runComparison<S: BLASScalar>(
         p.start = start.map { S($0) }
         return p
     } ?? problem
-    let options = TrainingOptions<S>(maxSteps: steps, batchSize: plan.batchSize, seed: 0, recordParameters: true,
+    let batchSize = settings.name.fullBatchOnly ? nil : plan.batchSize
+    let options = TrainingOptions<S>(maxSteps: steps, batchSize: batchSize, seed: 0, recordParameters: true,
                                      fisher: settings.fisher ?? .exact)
     var records: [TrainingRecord<S>] = []
     records.reserveCapacity(steps + 1)
@@ -65,7 +66,7 @@ func runComparison<S: BLASScalar>(
             stopReason = "error"
         }
     }
-    let minibatch = plan.batchSize != nil && problem.objective.sampleCount > 0
+    let minibatch = batchSize != nil && problem.objective.sampleCount > 0
     let every = max(records.count / 200, 1)
     let evaluated = records.indices.filter { i in !minibatch || i <= 50 || i % every == 0 || i == records.count - 1 }
     let losses: [Double] = evaluated.map { i in

@@ -23,6 +23,13 @@ struct OptimizerName: RawRepresentable, Hashable, CaseIterable, ExpressibleByArg
     static let rmsprop = OptimizerName(registered: "rmsprop"), adadelta = OptimizerName(registered: "adadelta")
     static let adam = OptimizerName(registered: "adam"), adamw = OptimizerName(registered: "adamw")
     static let natural = OptimizerName(registered: "natural"), kfac = OptimizerName(registered: "kfac")
+    static let nadam = OptimizerName(registered: "nadam"), radam = OptimizerName(registered: "radam")
+    static let adamax = OptimizerName(registered: "adamax"), rprop = OptimizerName(registered: "rprop")
+    static let asgd = OptimizerName(registered: "asgd")
+
+    /// A sign-based method that needs the full-data gradient: `descent compare` runs it without
+    /// the plan's minibatches.
+    var fullBatchOnly: Bool { self == .rprop }
 }
 
 /// Which Fisher information the natural gradient uses (the training loop supplies it):
@@ -61,14 +68,18 @@ struct OptimizerSettings: Sendable {
         set { set("--lr", number: newValue) }
     }
 
+    /// `--use-average` (ASGD): the run's final θ is the average ā.
+    var useAverage: Bool { values.contains { $0.option == "--use-average" } }
+
     /// The options that were set.
     var setOptions: [String] { values.map(\.option) + (fisher != nil ? ["--fisher"] : []) }
 
     /// Throws for an option that does not apply to the chosen optimizer, naming the optimizers it
     /// applies to.
     func checkApplicable() throws {
-        let applicable = name.descriptor.flags
+        let applicable = name.descriptor.flags + (name == .asgd ? ["--use-average"] : [])
         for option in setOptions where !applicable.contains(option) {
+            if option == "--use-average" { throw CLIError("--use-average applies to asgd only, not \(name.rawValue)") }
             let users = OptimizerRegistry.all.filter { $0.flags.contains(option) }.map(\.name)
             throw CLIError("\(option) does not apply to \(name.rawValue) (it applies to \(users.joined(separator: ", ")))")
         }

@@ -64,11 +64,18 @@ struct OptimizerOptions: ParsableArguments {
     var group: [String] = []
     @Option(help: "Natural gradient: how (F + λI)x = ∇L is solved: auto (default) | cholesky | mixed (Float factor, Double refinement) | woodbury (low-rank curvature). A diagonal metric is always solved element-wise.")
     var solver: String?
+    @Flag(name: .customLong("use-average"), help: "ASGD: the run's final θ is the average ā of the iterates (torch's ax).")
+    var useAverage = false
+    @Option(parsing: .unconditional, help: "Rprop: the step-size factors MINUS,PLUS (torch's etas; default 0.5,1.2).")
+    var etas: String?
+    @Option(name: .customLong("step-sizes"), parsing: .unconditional, help: "Rprop: the smallest and largest step size MIN,MAX (torch's step_sizes; default 1e-6,50).")
+    var stepSizes: String?
     /// The options declared above (the others are read from the registry).
     static let declared: Set<String> = [
         "--lr", "--momentum", "--beta1", "--beta2", "--eps", "--rho", "--weight-decay", "--amsgrad", "--centered",
         "--eps-outside-sqrt", "--damping", "--fisher", "--step-length", "--kfac-decay", "--inverse-interval", "--kl-clip", "--solver",
         "--adaptive", "--no-adaptive", "--damping-interval", "--damping-decay", "--min-damping", "--max-damping",
+        "--use-average", "--etas", "--step-sizes",
     ]
     /// The options of the registry not declared above, as typed (`--lr-decay 0.01`).
     @Argument(parsing: .allUnrecognized, help: .hidden)
@@ -89,6 +96,15 @@ struct OptimizerOptions: ParsableArguments {
             s.set(option, .flag(true))
         }
         if let solver { s.set("--solver", try RegistryOptions.value(solver, option: "--solver")) }
+        if useAverage { s.set("--use-average", .flag(true)) }
+        for (option, text, names) in [("--etas", etas, ("--eta-minus", "--eta-plus")),
+                                      ("--step-sizes", stepSizes, ("--step-size-min", "--step-size-max"))] {
+            guard let text else { continue }
+            let pair = try ListParser.numbers(text, option: option)
+            guard pair.count == 2 else { throw CLIError("\(option) '\(Message.clip(text))': expected two numbers A,B") }
+            s.set(names.0, number: pair[0])
+            s.set(names.1, number: pair[1])
+        }
         for (option, value) in try RegistryOptions.parse(registryOptions) { s.set(option, value) }
         s.fisher = fisher
         s.groups = group

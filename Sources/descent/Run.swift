@@ -63,6 +63,8 @@ struct Run: ParsableCommand {
         if distributed.shardState, !optimizerOptions.group.isEmpty {
             throw CLIError("--group cannot be combined with --shard-state (each rank steps a shard of θ, not the groups); drop --shard-state")
         }
+        try AveragedIterate.check(optimizerOptions.settings(self.optimizer), distributed: distributed.distributed,
+                                  session: session.isActive(schedule: training.schedule))
         if session.isActive(schedule: training.schedule) { return try executeSession(S.self) }
         let startValues = try start.map { try ListParser.numbers($0, option: "--start") }
         let problem = try problemOptions.settings(self.problem).make(S.self, seed: training.seed, start: startValues)
@@ -81,7 +83,7 @@ struct Run: ParsableCommand {
         let monitor = try RunMonitor<S>(totalSteps: training.steps, quiet: quiet, logPath: distributed.isPrimary ? log : nil, validating: false,
                                        pipeInterval: progressInterval)
         let observe: (TrainingRecord<S>) -> TrainingControl = { monitor.observe($0); return .continue }
-        let ((result, trained), seconds) = try timed { () throws -> (TrainingResult<S>, any Optimizer<S>) in
+        let ((iterate, trained), seconds) = try timed { () throws -> (TrainingResult<S>, any Optimizer<S>) in
             do {
                 if distributed.distributed {
                     return (try distributed.train(problem.objective, from: problem.start, optimizer: optimizer, options: options,
@@ -97,6 +99,8 @@ struct Run: ParsableCommand {
                 throw error
             }
         }
+        let result = try AveragedIterate.apply(iterate, settings: optimizerOptions.settings(self.optimizer), optimizer: trained,
+                                               objective: problem.objective)
         try monitor.finish(paused: result.stopReason == .paused)
         if let trace, distributed.isPrimary {
             try Trace.write(result.history, dimension: problem.objective.dimension, to: trace)

@@ -53,7 +53,8 @@ struct MPIRunTests {
         for name in ["ok allreduce sum Double", "ok reduce-scatter Float", "ok data-parallel adamw logistic minibatch",
                      "ok sharded adadelta logistic minibatch", "ok data-parallel natural gradient exact Fisher",
                      "ok sharded checkpoint round trip", "ok sharded adam rosenbrock (no samples)",
-                     "ok data-parallel kfac mlp sampled Fisher"] {
+                     "ok data-parallel kfac mlp sampled Fisher", "ok sharded nadam logistic minibatch",
+                     "ok data-parallel rprop softmax full batch", "ok sharded asgd logistic minibatch"] {
             #expect(output.contains(name), "missing \(name)")
         }
     }

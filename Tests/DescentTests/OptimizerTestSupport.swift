@@ -34,6 +34,16 @@ extension OptimizerTestSupport {
             try Adam<S>(learningRate: 0.01, beta2: 0.9, weightDecay: 0.1, amsgrad: true),
             try AdamW<S>(),
             try AdamW<S>(learningRate: 0.01, beta2: 0.9, weightDecay: 0.1, amsgrad: true, maximize: true),
+            try NAdam<S>(),
+            try NAdam<S>(learningRate: 0.01, weightDecay: 0.1, momentumDecay: 0.01, decoupledWeightDecay: true, maximize: true),
+            try RAdam<S>(),
+            try RAdam<S>(learningRate: 0.01, beta2: 0.9, weightDecay: 0.1, decoupledWeightDecay: true, maximize: true),
+            try Adamax<S>(),
+            try Adamax<S>(learningRate: 0.01, beta2: 0.9, weightDecay: 0.1, maximize: true),
+            try Rprop<S>(),
+            try Rprop<S>(learningRate: 0.05, etaMinus: 0.3, etaPlus: 1.5, minimumStepSize: 0.01, maximumStepSize: 0.1, maximize: true),
+            try ASGD<S>(),
+            try ASGD<S>(learningRate: 0.05, lambda: 0.01, alpha: 0.5, averagingStart: 1, weightDecay: 0.1, maximize: true),
         ]
     }
 

@@ -17,7 +17,7 @@ import Testing
         Case(name: "unknown problem", arguments: base + ["--problem", "himmelblau", "--optimizer", "adam"],
              expected: ["'himmelblau'", "quadratic, rosenbrock, beale, saddle, linear, logistic, softmax, mlp"]),
         Case(name: "unknown optimizer", arguments: base + ["--problem", "beale", "--optimizer", "lbfgs"],
-             expected: ["'lbfgs'", "sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, natural"]),
+             expected: ["'lbfgs'", "sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, nadam, radam, adamax, rprop, asgd, natural"]),
         Case(name: "malformed number", arguments: base + ["--problem", "beale", "--optimizer", "adam", "--lr", "1e-"],
              expected: ["'1e-'", "--lr"]),
         Case(name: "malformed start", arguments: base + ["--problem", "beale", "--optimizer", "adam", "--start", "1,abc"],
