@@ -305,7 +305,8 @@ struct ElementwiseOptimizerTests {
         try run(p)
     }
 
-    /// The per-group keys set what they name, and a wrong type is refused.
+    /// The per-group keys (Swift names, as every registered optimizer's) set what they name, and a
+    /// wrong type is refused.
     @Test func groupKeysSetTheirHyperparameters() throws {
         func set<O: GroupConfigurable>(_ o: inout O, _ pairs: [(String, GroupValue)]) {
             for (key, value) in pairs {
@@ -315,24 +316,24 @@ struct ElementwiseOptimizerTests {
             #expect(Set(pairs.map(\.0)) == Set(O.groupKeys), "\(O.kind)")
         }
         var nadam = try NAdam<Double>()
-        set(&nadam, [("beta1", 0.5), ("beta2", 0.6), ("eps", 1e-3), ("weight-decay", 0.2), ("momentum-decay", 0.01),
-                     ("decoupled-weight-decay", true)])
+        set(&nadam, [("beta1", 0.5), ("beta2", 0.6), ("epsilon", 1e-3), ("weightDecay", 0.2), ("momentumDecay", 0.01),
+                     ("decoupledWeightDecay", true)])
         #expect([nadam.beta1, nadam.beta2, nadam.epsilon, nadam.weightDecay, nadam.momentumDecay] == [0.5, 0.6, 1e-3, 0.2, 0.01])
-        let refused = nadam.setGroupHyperparameter("eps", to: true)
+        let refused = nadam.setGroupHyperparameter("epsilon", to: true)
         #expect(nadam.decoupledWeightDecay && !refused)
         var radam = try RAdam<Double>()
-        set(&radam, [("beta1", 0.5), ("beta2", 0.6), ("eps", 1e-3), ("weight-decay", 0.2), ("decoupled-weight-decay", true)])
+        set(&radam, [("beta1", 0.5), ("beta2", 0.6), ("epsilon", 1e-3), ("weightDecay", 0.2), ("decoupledWeightDecay", true)])
         #expect([radam.beta1, radam.beta2, radam.epsilon, radam.weightDecay] == [0.5, 0.6, 1e-3, 0.2] && radam.decoupledWeightDecay)
         var adamax = try Adamax<Double>()
-        set(&adamax, [("beta1", 0.5), ("beta2", 0.6), ("eps", 1e-3), ("weight-decay", 0.2)])
+        set(&adamax, [("beta1", 0.5), ("beta2", 0.6), ("epsilon", 1e-3), ("weightDecay", 0.2)])
         #expect([adamax.beta1, adamax.beta2, adamax.epsilon, adamax.weightDecay] == [0.5, 0.6, 1e-3, 0.2])
         let unknown = adamax.setGroupHyperparameter("momentum", to: 0.5)
         #expect(!unknown)
         var rprop = try Rprop<Double>()
-        set(&rprop, [("eta-minus", 0.4), ("eta-plus", 1.4), ("min-step-size", 0.001), ("max-step-size", 2.0)])
+        set(&rprop, [("etaMinus", 0.4), ("etaPlus", 1.4), ("minimumStepSize", 0.001), ("maximumStepSize", 2.0)])
         #expect([rprop.etaMinus, rprop.etaPlus, rprop.minimumStepSize, rprop.maximumStepSize] == [0.4, 1.4, 0.001, 2])
         var asgd = try ASGD<Double>()
-        set(&asgd, [("lambd", 0.1), ("alpha", 0.5), ("t0", 10.0), ("weight-decay", 0.3)])
+        set(&asgd, [("lambda", 0.1), ("alpha", 0.5), ("averagingStart", 10.0), ("weightDecay", 0.3)])
         #expect([asgd.lambda, asgd.alpha, asgd.averagingStart, asgd.weightDecay] == [0.1, 0.5, 10, 0.3])
     }
 }
