@@ -20,28 +20,28 @@ import Darwin
 /// Every file Descent's command line writes (traces, plots, pages, checkpoints) goes through here.
 ///
 /// - Complexity: one pass over the bytes, two `fsync`s and a directory listing of the folder.
-public enum AtomicFile {
+package enum AtomicFile {
     /// The marker in temporary names: `.NAME` + marker + `PID`.
-    public static let temporaryMarker = ".descent-tmp-"
+    package static let temporaryMarker = ".descent-tmp-"
 
     /// The temporary name used for `name` by the process `pid`.
-    public static func temporaryName(for name: String, pid: Int32 = getpid()) -> String {
+    package static func temporaryName(for name: String, pid: Int32 = getpid()) -> String {
         "." + name + temporaryMarker + String(pid)
     }
 
     /// Writes `text` as UTF-8 to `url` atomically.
-    public static func write(_ text: String, to url: URL) throws {
+    package static func write(_ text: String, to url: URL) throws {
         var text = text
         try text.withUTF8 { try write(UnsafeRawBufferPointer($0), to: url) }
     }
 
     /// Writes `data` to `url` atomically.
-    public static func write(_ data: Data, to url: URL) throws {
+    package static func write(_ data: Data, to url: URL) throws {
         try data.withUnsafeBytes { try write($0, to: url) }
     }
 
     /// Writes `bytes` to `url` atomically (see the type's description).
-    public static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws {
+    package static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws {
         try write(to: url) { emit in try emit(bytes) }
     }
 
@@ -51,7 +51,7 @@ public enum AtomicFile {
     /// `fsync`, rename, folder sync; on any error (`body`'s included) the temporary is removed
     /// and `url` is untouched.
     /// - Complexity: one pass over the bytes, in writes of at most 1 GiB.
-    public static func write(to url: URL, _ body: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    package static func write(to url: URL, _ body: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let path = url.path
         let folder = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
@@ -91,7 +91,7 @@ public enum AtomicFile {
 
     /// Throws when `path` exists and is not a regular file (or a symbolic link to one): the check
     /// ``write(_:to:)-(UnsafeRawBufferPointer,_)`` makes, for callers that want to fail before working.
-    public static func checkReplaceable(_ path: String) throws {
+    package static func checkReplaceable(_ path: String) throws {
         var info = stat()
         guard stat(path, &info) == 0 else { return }  // absent (or unreachable: the open reports it)
         let kind = info.st_mode & S_IFMT
@@ -108,7 +108,7 @@ public enum AtomicFile {
     /// Removes the temporaries `.NAME.descent-tmp-PID` in `folder` whose process no longer runs.
     /// Returns the names removed. Errors are ignored (another process may remove them first).
     @discardableResult
-    public static func removeStaleTemporaries(in folder: URL) -> [String] {
+    package static func removeStaleTemporaries(in folder: URL) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
         var removed: [String] = []
         for name in names where name.hasPrefix(".") {
