@@ -18,7 +18,7 @@ public struct Trajectory: Sendable {
 }
 
 /// Contour lines of a function of two variables with trajectories drawn over them: the
-/// lecture's comparison figure.
+/// lecture's (docs/lecture.md) comparison figure.
 ///
 /// Contour lines come from ``MarchingSquares`` at ``levels`` (by default
 /// ``logLevels(_:count:ratio:)``: log-spaced above the grid's minimum, so that both the

@@ -18,7 +18,7 @@ import DescentProblems
 ///
 /// The natural gradient runs wherever the problem supplies curvature. On the 2-D problems and
 /// logistic regression it uses the exact Fisher (the Gauss–Newton matrix JᵀJ for the test
-/// functions; on the quadratic that is the lecture's metric G = diag(a², b²), and η = ½ is the
+/// functions; on the quadratic that is the lecture's (docs/lecture.md) metric G = diag(a², b²), and η = ½ is the
 /// lecture's step that lands on the minimum). On softmax regression and the MLP, the exact
 /// (categorical) Fisher of a 64-sample batch has 640 rows: a 640 × 640 factorization per step,
 /// ~40 ms here with Debian's OpenBLAS, so those two use the empirical Fisher (64 rows, Woodbury
@@ -68,7 +68,7 @@ struct ProblemPlan: Sendable {
 }
 
 enum ComparisonPlan {
-    /// The problems in the lecture's order, with the tuned learning rates.
+    /// The problems in the lecture's (docs/lecture.md) order, with the tuned learning rates.
     static let problems: [ProblemPlan] = [
         ProblemPlan(
             settings: ProblemSettings(name: .quadratic), title: "Ill-conditioned quadratic a²x̃² + b²ỹ² (a = 1, b = 10)",

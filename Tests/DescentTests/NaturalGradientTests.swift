@@ -3,7 +3,7 @@ import Testing
 @testable import Descent
 import DescentTestSupport
 
-/// The lecture's examples and the regression problems.
+/// The lecture's (docs/lecture.md) examples and the regression problems.
 @Suite struct NaturalGradientTests {
     // MARK: Lecture: L = a²x̃² + b²ỹ² in squeezed coordinates, G = diag(a², b²).
 

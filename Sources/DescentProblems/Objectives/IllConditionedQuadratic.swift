@@ -1,6 +1,6 @@
 import Foundation
 
-/// The lecture's ill-conditioned quadratic, in the "squeezed" coordinates the optimizer sees:
+/// The lecture's (docs/lecture.md) ill-conditioned quadratic, in the "squeezed" coordinates the optimizer sees:
 ///
 ///     L(x̃, ỹ) = a² x̃² + b² ỹ²,        x̃ = x / a,  ỹ = y / b,
 ///
@@ -12,14 +12,14 @@ import Foundation
 /// (condition number 100), start (x̃, ỹ) = (1, 1), minimum 0 at the origin.
 ///
 /// ``outputJacobian(at:batch:)`` writes L = ‖r‖² with residuals r = (a x̃, b ỹ) as one sample of a
-/// Gaussian output (β = 1): J = diag(a, b), so F = JᵀJ = G exactly, the lecture's metric.
+/// Gaussian output (β = 1): J = diag(a, b), so F = JᵀJ = G exactly, the lecture's (docs/lecture.md) metric.
 /// - Complexity: O(1) per evaluation.
 public struct IllConditionedQuadratic<Scalar: BLASScalar>: PlaneObjective {
     public var a: Scalar
     public var b: Scalar
     public var standardStart: [Scalar]
 
-    /// The lecture's quadratic, starting at (1, 1).
+    /// The lecture's (docs/lecture.md) quadratic, starting at (1, 1).
     public init(a: Scalar = 1, b: Scalar = 10) {
         self.a = a
         self.b = b
@@ -64,7 +64,7 @@ public struct IllConditionedQuadratic<Scalar: BLASScalar>: PlaneObjective {
     }
 }
 
-/// The lecture's ill-conditioned quadratic in N dimensions, for runs and checkpoints at
+/// The lecture's (docs/lecture.md) ill-conditioned quadratic in N dimensions, for runs and checkpoints at
 /// 10⁶–10⁹ parameters:
 ///
 ///     L(θ) = Σᵢ cᵢ θᵢ²,   cᵢ = a² q^i,  q = (b²/a²)^(1/(N−1)),  i = 0 … N−1,

@@ -18,7 +18,7 @@ public enum OutputLayer: String, Sendable, Codable, CaseIterable {
     case softmax
 }
 
-/// A small fully connected network (the lecture's "adaptation for neural networks"):
+/// A small fully connected network (the lecture's (docs/lecture.md) "adaptation for neural networks"):
 ///
 ///     a⁰ = x,   zˡ = Wˡ aˡ⁻¹ + bˡ,   aˡ = h(zˡ) (l < L),   output from z^L,
 ///     L_B(θ) = (1/|B|) Σ_{i∈B} ℓ(z^L_i, yᵢ)            (ℓ of ``OutputLayer``),
