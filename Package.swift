@@ -32,6 +32,13 @@ let package = Package(
             pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]
         ),
+        // zlib (Debian: zlib1g-dev), for the gzip-compressed IDX files of Fashion-MNIST.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Modulemaps/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Typed Swift layer over BLAS 1/2/3 and LAPACK (Cholesky).
         .target(
             name: "DescentLinearAlgebra",
@@ -48,7 +55,7 @@ let package = Package(
         // Objectives, data sets and the training loop.
         .target(
             name: "DescentProblems",
-            dependencies: ["Descent", "DescentLinearAlgebra", "DescentPersistence"],
+            dependencies: ["Descent", "DescentLinearAlgebra", "DescentPersistence", "CZlib"],
             resources: [.copy("Resources")]
         ),
         // Counts heap allocations for `descent bench`: a shared object the benchmark preloads

@@ -8,7 +8,7 @@
 ///     θ ← θ + η v
 ///
 /// with D = √(G + ε) (``EpsilonPlacement/insideSquareRoot``, the default: Zeiler's paper,
-/// PyTorch, optax) or D = √G + ε (``EpsilonPlacement/outsideSquareRoot``, the lecture's (docs/lecture.md) form).
+/// PyTorch, optax) or D = √G + ε (``EpsilonPlacement/outsideSquareRoot``, docs/lecture.md's form).
 /// G and X start at 0. Defaults η = 1, ρ = 0.9, ε = 1e-6, λ = 0: PyTorch's
 /// `torch.optim.Adadelta(lr:, rho:, eps:, weight_decay:, maximize:)`, whose single-tensor
 /// implementation the default placement matches formula for formula (√(X + ε) / √(G + ε) · g,
@@ -25,7 +25,7 @@ public struct Adadelta<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore 
     public enum EpsilonPlacement: String, Codable, Sendable, CaseIterable {
         /// D = √(G + ε): Zeiler's paper, PyTorch and optax. The default.
         case insideSquareRoot
-        /// D = √G + ε: the lecture's (docs/lecture.md) form.
+        /// D = √G + ε: the lecture's form (docs/lecture.md).
         case outsideSquareRoot
     }
 

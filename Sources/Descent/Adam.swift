@@ -1,6 +1,6 @@
 import Foundation
 
-/// Adam (Kingma & Ba, 2015), the lecture's (docs/lecture.md) form, with PyTorch's options.
+/// Adam (Kingma & Ba, 2015), the lecture's form (docs/lecture.md), with PyTorch's options.
 ///
 ///     g ← (maximize ? −∇L : ∇L) + λθ                 (L2 weight decay, coupled)
 ///     m ← β₁ m + (1 − β₁) g

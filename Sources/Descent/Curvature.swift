@@ -1,5 +1,5 @@
 /// The curvature F of ``NaturalGradient``: a metric G or a Fisher information matrix, in one
-/// of the lecture's forms. The caller supplies one per step (or per refresh) through
+/// of the forms of docs/lecture.md. The caller supplies one per step (or per refresh) through
 /// ``NaturalGradient/setCurvature(_:)``; n is the number of parameters, m the number of samples.
 ///
 /// The four sample forms are all F = UᵀU for an r × n matrix U whose rows are scaled copies
@@ -18,15 +18,15 @@ public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
     /// A full symmetric positive (semi)definite metric G, n × n. Only its lower triangle
     /// (with the diagonal) is read.
     case metric(Matrix<Scalar>)
-    /// A diagonal metric G = diag(d), e.g. the lecture's G = diag(a², b²); solved element-wise.
+    /// A diagonal metric G = diag(d), e.g. G = diag(a², b²) of docs/lecture.md; solved element-wise.
     case diagonalMetric([Scalar])
     /// The empirical Fisher F = (1/m) SᵀS from m per-sample score gradients, the rows of the
     /// m × n matrix S (formed with one BLAS `syrk`).
     case empiricalFisher(scores: Matrix<Scalar>)
-    /// The Fisher of a Gaussian output with precision β² (the lecture's F_linear):
+    /// The Fisher of a Gaussian output with precision β² (F_linear of docs/lecture.md):
     /// F = (β²/m) Σᵢ JᵢᵀJᵢ, `jacobian` the (m·k) × n stack of the k × n output Jacobians Jᵢ.
     case gaussian(jacobian: Matrix<Scalar>, samples: Int, beta: Scalar)
-    /// The Fisher of a Bernoulli (sigmoid) output (the lecture's F_sigmoid) in logit form:
+    /// The Fisher of a Bernoulli (sigmoid) output (F_sigmoid of docs/lecture.md) in logit form:
     /// row i of the m × n `logitJacobian` is jᵢ = ∂zᵢ/∂θ for the logit zᵢ, pᵢ = σ(zᵢ), and
     /// F = (1/m) Σᵢ pᵢ(1 − pᵢ) jᵢjᵢᵀ. This equals Jᵧᵀ diag(1/(y(1−y))) Jᵧ with Jᵧ = y(1−y)jᵢ,
     /// but stays finite when an output saturates at p = 0 or 1.
@@ -159,12 +159,12 @@ public enum Curvature<Scalar: BLASScalar>: Codable, Sendable, Equatable {
             for i in 0..<n { for j in (i + 1)..<Swift.max(i + 1, n) { f.elements[i * n + j] = g.elements[j * n + i] } }
             return f
         case let .diagonalMetric(d):
-            var f = Matrix<Scalar>(rows: n, columns: n)
+            var f = Matrix<Scalar>(checkedRows: n, columns: n)
             for i in 0..<n { f.elements[i * n + i] = d[i] }
             return f
         default:
             let u = LowRankCurvature(self)
-            var f = Matrix<Scalar>(rows: n, columns: n)
+            var f = Matrix<Scalar>(checkedRows: n, columns: n)
             try BLAS.syrk(.transpose, alpha: u.scale * u.scale, u.weightedRows(), beta: 0, &f)
             return f
         }

@@ -186,7 +186,7 @@ struct DenseCholeskyFactorization<Scalar: BLASScalar>: Codable, Sendable {
     @usableFromInline var single: [Float] = []
     /// The weighted rows U/s of the sample form the mixed factor was built from (the exact
     /// operator of the refinement), and s. Empty for the matrix form.
-    @usableFromInline var rows: Matrix<Scalar> = Matrix(rows: 0, columns: 0)
+    @usableFromInline var rows: Matrix<Scalar> = Matrix(checkedRows: 0, columns: 0)
     @usableFromInline var rowsScale: Scalar = 0
     /// ‖F̃‖∞ of the mixed factor (the refinement's stop rule).
     @usableFromInline var norm: Scalar = 0
@@ -195,10 +195,10 @@ struct DenseCholeskyFactorization<Scalar: BLASScalar>: Codable, Sendable {
     @usableFromInline var candidatePrecision: CholeskyPrecision? = nil
     @usableFromInline var candidateFactor: [Scalar] = []
     @usableFromInline var candidateSingle: [Float] = []
-    @usableFromInline var candidateRows: Matrix<Scalar> = Matrix(rows: 0, columns: 0)
+    @usableFromInline var candidateRows: Matrix<Scalar> = Matrix(checkedRows: 0, columns: 0)
     @usableFromInline var candidateRowsScale: Scalar = 0
     @usableFromInline var candidateNorm: Scalar = 0
-    @usableFromInline var weighted: Matrix<Scalar> = Matrix(rows: 0, columns: 0)
+    @usableFromInline var weighted: Matrix<Scalar> = Matrix(checkedRows: 0, columns: 0)
     @usableFromInline var singleRows: [Float] = []
     @usableFromInline var residual: [Scalar] = []
     @usableFromInline var correction: [Float] = []
@@ -233,7 +233,7 @@ struct DenseCholeskyFactorization<Scalar: BLASScalar>: Codable, Sendable {
         switch c {
         case let .metric(g), let .fisher(g):
             guard let beta = decay, !first else { matrix = g; source = nil; return }
-            var m = matrix ?? Matrix(rows: n, columns: n)
+            var m = matrix ?? Matrix(checkedRows: n, columns: n)
             matrix = nil
             m.elements.withUnsafeMutableBufferPointer { mb in
                 g.elements.withUnsafeBufferPointer { gb in
@@ -246,7 +246,7 @@ struct DenseCholeskyFactorization<Scalar: BLASScalar>: Codable, Sendable {
             return
         default:
             guard let beta = decay else { source = c; matrix = nil; return }
-            var m = matrix ?? Matrix(rows: n, columns: n)
+            var m = matrix ?? Matrix(checkedRows: n, columns: n)
             matrix = nil
             source = nil
             let u = LowRankCurvature(c)
@@ -266,7 +266,7 @@ struct DenseCholeskyFactorization<Scalar: BLASScalar>: Codable, Sendable {
     @inlinable mutating func weightedRows(_ u: LowRankCurvature<Scalar>) -> Matrix<Scalar> {
         guard u.isWeighted else { return u.rows }
         let a = u.rows
-        if weighted.rows != a.rows || weighted.columns != a.columns { weighted = Matrix(rows: a.rows, columns: a.columns) }
+        if weighted.rows != a.rows || weighted.columns != a.columns { weighted = Matrix(checkedRows: a.rows, columns: a.columns) }
         weighted.elements.withUnsafeMutableBufferPointer { if let b = $0.baseAddress { u.writeWeightedRows(to: b) } }
         return weighted
     }
@@ -313,7 +313,7 @@ struct DenseCholeskyFactorization<Scalar: BLASScalar>: Codable, Sendable {
         if residual.count < n { residual = Array(repeating: 0, count: n) }
         var out = candidateSingle; candidateSingle = []
         defer { candidateSingle = out }
-        candidateRows = Matrix(rows: 0, columns: 0)
+        candidateRows = Matrix(checkedRows: 0, columns: 0)
         if let m = matrix {
             candidateRowsScale = 0
             m.elements.withUnsafeBufferPointer { src in
@@ -458,12 +458,12 @@ struct DenseCholeskyFactorization<Scalar: BLASScalar>: Codable, Sendable {
             if sameStorage(candidateRows, weighted) { swap(&rows, &weighted) } else { rows = candidateRows }
             rowsScale = candidateRowsScale
             norm = candidateNorm
-            candidateRows = Matrix(rows: 0, columns: 0)
+            candidateRows = Matrix(checkedRows: 0, columns: 0)
             if !factor.isEmpty { factor = [] }
         } else {
             swap(&factor, &candidateFactor)
             if !single.isEmpty { single = [] }
-            rows = Matrix(rows: 0, columns: 0)
+            rows = Matrix(checkedRows: 0, columns: 0)
             rowsScale = 0
             norm = 0
         }
@@ -535,15 +535,15 @@ struct WoodburyFactorization<Scalar: BLASScalar>: Codable, Sendable {
     @usableFromInline var order: Int
     @usableFromInline var source: Curvature<Scalar>?
     /// BA and s of the committed factor.
-    @usableFromInline var rows: Matrix<Scalar> = Matrix(rows: 0, columns: 0)
+    @usableFromInline var rows: Matrix<Scalar> = Matrix(checkedRows: 0, columns: 0)
     @usableFromInline var rowsScale: Scalar = 0
     /// L of W, r × r, or empty.
     @usableFromInline var factor: [Scalar] = []
 
-    @usableFromInline var candidateRows: Matrix<Scalar> = Matrix(rows: 0, columns: 0)
+    @usableFromInline var candidateRows: Matrix<Scalar> = Matrix(checkedRows: 0, columns: 0)
     @usableFromInline var candidateScale: Scalar = 0
     @usableFromInline var candidateFactor: [Scalar] = []
-    @usableFromInline var weighted: Matrix<Scalar> = Matrix(rows: 0, columns: 0)
+    @usableFromInline var weighted: Matrix<Scalar> = Matrix(checkedRows: 0, columns: 0)
     @usableFromInline var projection: [Scalar] = []
 
     @usableFromInline enum CodingKeys: String, CodingKey { case order, source, rows, rowsScale, factor }
@@ -567,10 +567,10 @@ struct WoodburyFactorization<Scalar: BLASScalar>: Codable, Sendable {
         let n = order
         let u = LowRankCurvature(c)
         let a: Matrix<Scalar>
-        candidateRows = Matrix(rows: 0, columns: 0)
+        candidateRows = Matrix(checkedRows: 0, columns: 0)
         if u.isWeighted {
             let src = u.rows
-            if weighted.rows != src.rows || weighted.columns != src.columns { weighted = Matrix(rows: src.rows, columns: src.columns) }
+            if weighted.rows != src.rows || weighted.columns != src.columns { weighted = Matrix(checkedRows: src.rows, columns: src.columns) }
             weighted.elements.withUnsafeMutableBufferPointer { if let b = $0.baseAddress { u.writeWeightedRows(to: b) } }
             a = weighted
         } else {
@@ -622,7 +622,7 @@ struct WoodburyFactorization<Scalar: BLASScalar>: Codable, Sendable {
         swap(&factor, &candidateFactor)
         // Swap the owned weighted buffer in, so that the next weighted candidate reuses the old one.
         if sameStorage(candidateRows, weighted) { swap(&rows, &weighted) } else { rows = candidateRows }
-        candidateRows = Matrix(rows: 0, columns: 0)
+        candidateRows = Matrix(checkedRows: 0, columns: 0)
         rowsScale = candidateScale
     }
 

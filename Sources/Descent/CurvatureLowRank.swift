@@ -90,7 +90,7 @@ struct LowRankCurvature<Scalar: BLASScalar> {
     /// B · A as a new matrix (or A itself when B is the identity). Allocates; for inspection.
     @usableFromInline func weightedRows() -> Matrix<Scalar> {
         guard isWeighted else { return rows }
-        var w = Matrix<Scalar>(rows: rows.rows, columns: rows.columns)
+        var w = Matrix<Scalar>(checkedRows: rows.rows, columns: rows.columns)
         w.elements.withUnsafeMutableBufferPointer { if let b = $0.baseAddress { writeWeightedRows(to: b) } }
         return w
     }

@@ -4,11 +4,16 @@
 ///     N = ‖g‖₂;   if N > c:  g ← g · c/(N + 10⁻⁶)
 ///
 /// Returns N, the norm before clipping (as PyTorch). A non-finite N leaves g alone.
+/// - Throws: ``OptimizerError/invalidHyperparameter(name:value:requirement:)`` for c < 0 or NaN
+///   (a negative c would flip the gradient's sign), with g unchanged; c = +∞ never clips.
 /// - Complexity: one BLAS nrm2 and, when clipping, one scal: one pass over the gradient's
 ///   memory (read), plus one read-write pass when it clips; O(n), no allocation.
 @inlinable
 @discardableResult
-public func clipGradientNorm<Scalar: BLASScalar>(_ gradient: UnsafeMutableBufferPointer<Scalar>, maxNorm: Scalar) -> Scalar {
+public func clipGradientNorm<Scalar: BLASScalar>(_ gradient: UnsafeMutableBufferPointer<Scalar>, maxNorm: Scalar) throws -> Scalar {
+    guard maxNorm >= 0 else {
+        throw OptimizerError.invalidHyperparameter(name: "maxNorm", value: "\(maxNorm)", requirement: "≥ 0 (+∞: no clipping)")
+    }
     guard let g = gradient.baseAddress, gradient.count > 0 else { return 0 }
     let norm = Scalar.nrm2(count: gradient.count, x: g, incx: 1)
     if norm.isFinite && norm > maxNorm {
@@ -20,6 +25,6 @@ public func clipGradientNorm<Scalar: BLASScalar>(_ gradient: UnsafeMutableBuffer
 /// Array form of ``clipGradientNorm(_:maxNorm:)-(UnsafeMutableBufferPointer<Scalar>,_)``.
 @inlinable
 @discardableResult
-public func clipGradientNorm<Scalar: BLASScalar>(_ gradient: inout [Scalar], maxNorm: Scalar) -> Scalar {
-    gradient.withUnsafeMutableBufferPointer { clipGradientNorm($0, maxNorm: maxNorm) }
+public func clipGradientNorm<Scalar: BLASScalar>(_ gradient: inout [Scalar], maxNorm: Scalar) throws -> Scalar {
+    try gradient.withUnsafeMutableBufferPointer { try clipGradientNorm($0, maxNorm: maxNorm) }
 }

@@ -271,6 +271,7 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
     public mutating func updateCurvature(_ estimate: CurvatureEstimate<Scalar>) throws {
         guard case let .kronecker(blocks) = estimate else { throw KFACError.unsupportedCurvature("dense (.matrix)") }
         guard !blocks.isEmpty else { throw KFACError.blocksDoNotTile(covered: 0, parameters: count ?? 0) }
+        guard updates < Int.max else { throw OptimizerError.counterOverflow(name: "updates") }
         try checkBlocks(blocks)
         if updates == 0 || layers.isEmpty {
             var newLayers: [KFACLayer] = []
@@ -366,9 +367,11 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
     @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
         guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
+            guard skipped < Int.max else { throw OptimizerError.counterOverflow(name: "skipped") }
             skipped += 1
             return
         }
+        guard t < Int.max else { throw OptimizerError.counterOverflow(name: "t") }
         let n = parameters.count
         guard !layers.isEmpty, updates > 0 else { throw KFACError.missingCurvature(step: t + 1) }
         let covered = layers.last.map { $0.offset + $0.outputs * $0.inputs } ?? 0
@@ -511,11 +514,14 @@ public struct KFAC<Scalar: BLASScalar>: SecondOrderOptimizer {
                                     oa += i * i; og += o * o
                                 }
                                 guard let failure = try agreedFailure(failure) else { return lambda }
-                                if attempts > maximumDampingRetries {
+                                // λ raised past the largest finite value cannot help: the retries end there
+                                // whatever maximumDampingRetries allows (at most ~330 for Double, ~50 for Float).
+                                let next = lambda == 0 ? floor : lambda * 10
+                                if attempts > maximumDampingRetries || !next.isFinite {
                                     throw KFACError.notPositiveDefinite(layer: failure.layer, factor: failure.factor, order: failure.order,
                                                                         lastDamping: Double(lambda), attempts: attempts)
                                 }
-                                lambda = lambda == 0 ? floor : lambda * 10
+                                lambda = next
                             }
                         }
                     }

@@ -27,6 +27,8 @@ public enum KFACError: Error, Equatable, Sendable, CustomStringConvertible, Loca
     case nonFiniteLoss(String)
     /// Sizes whose product overflows `Int`.
     case sizeOverflow(String)
+    /// ``AdaptiveKFAC`` was stepped without a model (``ModelDrivenOptimizer/step(_:loss:gradient:model:)`` is its step).
+    case modelRequired
 
     public var description: String {
         switch self {
@@ -52,8 +54,21 @@ public enum KFACError: Error, Equatable, Sendable, CustomStringConvertible, Loca
             return "the loss before the step is \(value); it must be finite"
         case let .sizeOverflow(what):
             return "size overflow: \(what)"
+        case .modelRequired:
+            return "adaptive K-FAC steps through step(_:loss:gradient:model:): it needs the model (loss, layer statistics, Fisher-vector products)"
         }
     }
 
     public var errorDescription: String? { description }
+
+    /// The same error with its layer index (0 from a single block) set to `layer`.
+    @inlinable
+    func atLayer(_ layer: Int) -> KFACError {
+        switch self {
+        case let .blockShapeMismatch(_, reason): return .blockShapeMismatch(layer: layer, reason: reason)
+        case let .blockLayoutChanged(_, expected, found): return .blockLayoutChanged(layer: layer, expected: expected, found: found)
+        case let .nonFiniteFactor(_, factor, index, value): return .nonFiniteFactor(layer: layer, factor: factor, index: index, value: value)
+        default: return self
+        }
+    }
 }

@@ -1,4 +1,4 @@
-/// Gradient descent with momentum (Polyak's heavy ball), the lecture's (docs/lecture.md) form, with an optional
+/// Gradient descent with momentum (Polyak's heavy ball), docs/lecture.md's form, with an optional
 /// Nesterov look-ahead.
 ///
 ///     g ← (maximize ? −∇L : ∇L) + λθ
@@ -6,7 +6,7 @@
 ///     θ ← θ + v                  (heavy ball)
 ///     θ ← θ + μ v − η g          (nesterov, with the new v)
 ///
-/// v starts at 0. Defaults η = 1e-2, μ = 0.9, λ = 0 (the lecture's (docs/lecture.md); PyTorch's SGD defaults to
+/// v starts at 0. Defaults η = 1e-2, μ = 0.9, λ = 0 (docs/lecture.md's; PyTorch's SGD defaults to
 /// η = 1e-3 and no momentum).
 ///
 /// PyTorch: at a constant η this is exactly `torch.optim.SGD(lr: η, momentum: μ,
@@ -39,7 +39,7 @@ public struct Momentum<Scalar: BLASScalar>: FirstOrderOptimizer, FirstOrderCore 
     public var skippedSteps: Int { skipped }
     @usableFromInline var t: Int = 0
     @usableFromInline var skipped: Int = 0
-    /// The velocity v (the lecture's (docs/lecture.md) form: −η times PyTorch's momentum buffer at constant η).
+    /// The velocity v (docs/lecture.md's form: −η times PyTorch's momentum buffer at constant η).
     public var velocity: [Scalar] { v }
     @usableFromInline var v: [Scalar] = []
 

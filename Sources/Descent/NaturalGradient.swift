@@ -1,11 +1,11 @@
-/// The natural gradient (Amari, 1998), the lecture's steepest descent in the metric of a
+/// The natural gradient (Amari, 1998), docs/lecture.md's steepest descent in the metric of a
 /// curvature F (a metric G or a Fisher information matrix):
 ///
 ///     F̃ = F̄ + λI                                     (F̄: the curvature, or its moving average)
 ///     δθ = −η F̃⁻¹ ∇L                                  (default)
 ///     δθ = −√(ε / (∇Lᵀ F̃⁻¹ ∇L)) F̃⁻¹ ∇L                (with `stepLength` ε: δθᵀF̃δθ = ε)
 ///
-/// The second form solves the lecture's constrained problem min ∇Lᵀδθ s.t. ‖δθ‖²_F̃ = ε; for a
+/// The second form solves the constrained problem min ∇Lᵀδθ s.t. ‖δθ‖²_F̃ = ε; for a
 /// KL radius δ, KL ≈ ½ δθᵀFδθ gives ε = 2δ. With it, `learningRate` is not used.
 ///
 /// **The curvature layer.** Estimation and solve are separate, with separate cadences, as in
@@ -249,6 +249,7 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     @inlinable
     public mutating func setCurvature(_ curvature: Curvature<Scalar>) throws {
         try validate()
+        guard curvatureUpdates < Int.max else { throw OptimizerError.counterOverflow(name: "curvatureUpdates") }
         try curvature.validate(parameterCount: count)
         let n = curvature.parameterCount
         let target = try path(for: curvature, parameters: n)
@@ -358,12 +359,20 @@ public struct NaturalGradient<Scalar: BLASScalar>: SecondOrderOptimizer {
     @inlinable
     @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public mutating func step(_ parameters: UnsafeMutableBufferPointer<Scalar>, gradient: UnsafeBufferPointer<Scalar>) throws {
+        // A curvature (metric, Fisher) held for another n is named as such, not as "state".
+        if let held = count, held != parameters.count, gradient.count == parameters.count {
+            let form = path.map { "\($0)" } ?? "held"
+            throw NaturalGradientError.curvatureShapeMismatch(
+                expected: "a curvature of order \(parameters.count) (one row per parameter)",
+                found: "a \(form) curvature of order \(held)")
+        }
         guard try admitsStep(parameterCount: parameters.count, gradient: gradient) else {
+            guard skipped < Int.max else { throw OptimizerError.counterOverflow(name: "skipped") }
             skipped += 1
             return
         }
         let n = parameters.count
-        guard t < Int.max, skipped < Int.max else { throw OptimizerError.corruptCheckpoint("step counter at Int.max") }
+        guard t < Int.max else { throw OptimizerError.counterOverflow(name: "t") }
         guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else {
             // Nothing to solve: no curvature is factored (and LAPACK is never called for n = 0).
             t += 1

@@ -124,7 +124,7 @@ extension NaturalGradient {
             case "dense":
                 let n = diag.count
                 guard buffer.count == n * n, count.map({ $0 == n }) ?? true else { throw corrupt("packed buffer of \(buffer.count) for \(n) parameters") }
-                var m = Matrix<Scalar>(rows: n, columns: n)
+                var m = try Matrix<Scalar>(rows: n, columns: n)
                 for i in 0..<n {
                     for j in 0..<i { m.elements[i * n + j] = buffer[i * n + j] }
                     m.elements[i * n + i] = diag[i]

@@ -263,20 +263,23 @@ public enum ParameterLayoutError: Error, Equatable, Sendable, CustomStringConver
     case repeatedGroup(String)
 
     public var description: String {
-        func list(_ v: [String]) -> String { v.isEmpty ? "none" : v.joined(separator: ", ") }
+        func list(_ v: [String]) -> String {
+            v.isEmpty ? "none" : v.prefix(12).map { q($0) }.joined(separator: ", ") + (v.count > 12 ? " and \(v.count - 12) more" : "")
+        }
+        func q(_ name: String) -> String { MessageValue.clip(name, limit: 60) }
         switch self {
         case let .negativeCount(n): return "parameter layout: count \(n) is negative"
         case .emptyName: return "parameter layout: a slice or group has an empty name"
-        case let .duplicateName(n): return "parameter layout: the name \(n) is used twice"
-        case let .sliceOutOfRange(n, r, c): return "parameter layout: slice \(n) covers \(r.lowerBound)..<\(r.upperBound), outside 0..<\(c)"
-        case let .overlap(a, b): return "parameter layout: slices \(a) and \(b) overlap"
-        case let .unknownName(n, valid): return "unknown parameter slice or group \(n) (valid: \(list(valid)))"
-        case let .notContiguous(n, runs): return "parameter slice or group \(n) has \(runs) separate runs, not one contiguous view"
+        case let .duplicateName(n): return "parameter layout: the name \(q(n)) is used twice"
+        case let .sliceOutOfRange(n, r, c): return "parameter layout: slice \(q(n)) covers \(r.lowerBound)..<\(r.upperBound), outside 0..<\(c)"
+        case let .overlap(a, b): return "parameter layout: slices \(q(a)) and \(q(b)) overlap"
+        case let .unknownName(n, valid): return "unknown parameter slice or group \(q(n)) (valid: \(list(valid)))"
+        case let .notContiguous(n, runs): return "parameter slice or group \(q(n)) has \(runs) separate runs, not one contiguous view"
         case let .bufferCountMismatch(e, f): return "parameter layout: the buffer has \(f) elements, the layout \(e)"
-        case let .overlappingGroups(a, b): return "parameter groups \(a) and \(b) overlap"
-        case let .unknownKey(k, g, o, valid): return "group \(g): unknown key \(k) for \(o) (valid: \(list(valid)))"
-        case let .invalidValue(k, g, v, r): return "group \(g): invalid \(k) = \(v): must be \(r)"
-        case let .repeatedGroup(g): return "parameter group \(g) is given twice"
+        case let .overlappingGroups(a, b): return "parameter groups \(q(a)) and \(q(b)) overlap"
+        case let .unknownKey(k, g, o, valid): return "group \(q(g)): unknown key \(q(k)) for \(q(o)) (valid: \(list(valid)))"
+        case let .invalidValue(k, g, v, r): return "group \(q(g)): invalid \(q(k)) = \(q(v)): must be \(r)"
+        case let .repeatedGroup(g): return "parameter group \(q(g)) is given twice"
         }
     }
 

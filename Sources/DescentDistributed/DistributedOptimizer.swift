@@ -144,6 +144,13 @@ public struct DistributedOptimizer<Inner: Optimizer>: Optimizer where Inner.Scal
         try inner.step(p, gradient: g)
     }
 
+    /// The inner model-driven step (adaptive K-FAC), replicated on every rank.
+    mutating func replicatedModelStep<Model: CurvatureModel>(_ p: UnsafeMutableBufferPointer<Scalar>, loss: Scalar,
+                                                             gradient g: UnsafeBufferPointer<Scalar>, model: Model) throws
+        where Model.Scalar == Scalar, Inner: ModelDrivenOptimizer {
+        try inner.step(p, loss: loss, gradient: g, model: model)
+    }
+
     // MARK: Codable
 
     private enum CodingKeys: String, CodingKey { case inner, shardState, verifyChecksum, rank, ranks, count, skipped }

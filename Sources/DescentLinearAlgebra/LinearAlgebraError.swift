@@ -10,6 +10,9 @@ public enum LinearAlgebraError: Error, Equatable, Sendable, CustomStringConverti
     case invalidShape(rows: Int, columns: Int, count: Int)
     /// A dimension exceeds what 32-bit BLAS/LAPACK indices can address.
     case dimensionTooLarge(Int)
+    /// An allocation of `bytes` (nil: beyond 64-bit arithmetic) exceeds the `limit` bytes this
+    /// process can allocate (see ``MemoryLimit``).
+    case allocationTooLarge(what: String, bytes: Int?, limit: Int)
 
     public var description: String {
         switch self {
@@ -23,6 +26,9 @@ public enum LinearAlgebraError: Error, Equatable, Sendable, CustomStringConverti
             return "invalid matrix shape \(rows) × \(columns) for \(count) elements"
         case let .dimensionTooLarge(n):
             return "dimension \(n) exceeds the 32-bit index range of BLAS/LAPACK (\(Int32.max))"
+        case let .allocationTooLarge(what, bytes, limit):
+            let size = bytes.map { "about \(MemoryLimit.format($0))" } ?? "a size that overflows 64-bit arithmetic"
+            return "\(what) needs \(size) of memory, more than the \(MemoryLimit.format(limit)) this process can allocate"
         }
     }
 }

@@ -17,7 +17,21 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     }
 
     /// A `rows × columns` matrix filled with `value`.
-    public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
+    /// - Throws: ``LinearAlgebraError/invalidShape(rows:columns:count:)`` for a negative
+    ///   dimension, ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)`` when
+    ///   rows · columns elements overflow or exceed what the process can allocate (see ``MemoryLimit``).
+    /// - Complexity: O(rows · columns).
+    public init(rows: Int, columns: Int, repeating value: Scalar = 0) throws {
+        guard rows >= 0, columns >= 0 else { throw LinearAlgebraError.invalidShape(rows: rows, columns: columns, count: 0) }
+        let count = MemoryLimit.product([rows, columns])
+        try MemoryLimit.require(count.flatMap { MemoryLimit.bytes(count: $0, stride: MemoryLayout<Scalar>.stride) },
+                                for: "a \(rows) × \(columns) matrix")
+        self.init(checkedRows: rows, columns: columns, repeating: value)
+    }
+
+    /// A `rows × columns` matrix filled with `value`, for sizes the caller derived from
+    /// matrices or buffers that already exist (traps on a negative dimension).
+    @usableFromInline package init(checkedRows rows: Int, columns: Int, repeating value: Scalar = 0) {
         precondition(rows >= 0 && columns >= 0, "Matrix: negative dimension")
         self.rows = rows
         self.columns = columns
@@ -44,8 +58,10 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     }
 
     /// The n × n identity.
-    public static func identity(_ n: Int) -> Matrix {
-        var m = Matrix(rows: n, columns: n)
+    /// - Throws: as ``init(rows:columns:repeating:)`` for a negative or too large n.
+    /// - Complexity: O(n²).
+    public static func identity(_ n: Int) throws -> Matrix {
+        var m = try Matrix(rows: n, columns: n)
         for i in 0..<n { m.elements[i * n + i] = 1 }
         return m
     }
@@ -63,7 +79,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
 
     /// The transpose, as a new matrix. - Complexity: O(rows · columns).
     public var transposed: Matrix {
-        var t = Matrix(rows: columns, columns: rows)
+        var t = Matrix(checkedRows: columns, columns: rows)
         for i in 0..<rows { for j in 0..<columns { t.elements[j * rows + i] = elements[i * columns + j] } }
         return t
     }

@@ -32,21 +32,22 @@ public enum OpenBLAS {
     /// The generic kernel sets, chosen when OpenBLAS does not recognize the processor.
     public static let genericCores: Set<String> = ["prescott", "core2", "nehalem", "katmai", "coppermine", "northwood", "banias", "generic"]
 
-    /// A one-line hint when OpenBLAS runs generic kernels (`core`) on a processor whose
-    /// `/proc/cpuinfo` `flags` include AVX-512 or AVX2 (given as `flags`); nil otherwise.
-    /// Pure: the caller reads the values and prints the line.
+    /// The kernel set worth asking for when OpenBLAS runs its generic kernels (`core`) on a
+    /// processor whose `/proc/cpuinfo` flags (`flags`) include AVX2 and FMA: `"Haswell"`; nil
+    /// otherwise. Haswell rather than SkylakeX also on AVX-512 processors: OpenBLAS 0.3.21's
+    /// Haswell kernels are the ones measured correct and fast on processors it does not know.
+    public static func preferredCore(core: String, cpuFlags flags: Set<String>) -> String? {
+        guard genericCores.contains(core.lowercased()), flags.contains("avx2"), flags.contains("fma") else { return nil }
+        return "Haswell"
+    }
+
+    /// A one-line hint when OpenBLAS runs generic kernels (`core`) on a processor where
+    /// ``preferredCore(core:cpuFlags:)`` names a faster set; nil otherwise. Pure: the caller reads
+    /// the values and decides where to show the line (`descent doctor`, `descent bench`'s header).
     public static func kernelHint(core: String, cpuFlags flags: Set<String>) -> String? {
-        guard genericCores.contains(core.lowercased()) else { return nil }
-        let suggestion: String
-        if flags.contains("avx512f") {
-            suggestion = "SkylakeX"
-        } else if flags.contains("avx2") && flags.contains("fma") {
-            suggestion = "Haswell"
-        } else {
-            return nil
-        }
-        return "hint: OpenBLAS runs its generic \(core) kernels on a processor with \(suggestion == "SkylakeX" ? "AVX-512" : "AVX2"); "
-            + "setting OPENBLAS_CORETYPE=\(suggestion) (or Haswell) typically makes factorizations ~2× faster (Descent does not change it)"
+        guard let suggestion = preferredCore(core: core, cpuFlags: flags) else { return nil }
+        return "OpenBLAS runs its generic \(core) kernels on a processor with AVX2 and FMA; "
+            + "OPENBLAS_CORETYPE=\(suggestion) in the environment makes factorizations and solves ~2× faster"
     }
 
     /// The `flags` of the first processor in `/proc/cpuinfo` (empty when unreadable, e.g. not Linux).
@@ -61,4 +62,51 @@ public enum OpenBLAS {
 
     /// ``kernelHint(core:cpuFlags:)`` for this machine and this OpenBLAS.
     public static var machineKernelHint: String? { kernelHint(core: coreName, cpuFlags: cpuFlags()) }
+
+    /// The decision a program makes before its first BLAS call about which kernel set to run:
+    /// a user's `OPENBLAS_CORETYPE` always wins, `DESCENT_BLAS_CORE=keep` keeps what OpenBLAS
+    /// chose, and otherwise a generic core on an AVX2/FMA processor is replaced by
+    /// ``preferredCore(core:cpuFlags:)``. Pure: `environment` and the values are the caller's.
+    public static func coreSelection(environment: [String: String], core: String, cpuFlags flags: Set<String>) -> CoreSelection {
+        if let user = environment["OPENBLAS_CORETYPE"], !user.isEmpty {
+            if let chosen = environment[CoreSelection.markerVariable], chosen == user { return .selected(user, replacing: environment[CoreSelection.replacedVariable] ?? "generic") }
+            return .userSetting(user)
+        }
+        guard let preferred = preferredCore(core: core, cpuFlags: flags) else { return .openBLASChoice(core) }
+        if environment["DESCENT_BLAS_CORE"] == "keep" { return .kept(core, preferred: preferred) }
+        return .reexecute(with: preferred, replacing: core)
+    }
+
+    /// What ``coreSelection(environment:core:cpuFlags:)`` decided.
+    public enum CoreSelection: Equatable, Sendable {
+        /// `OPENBLAS_CORETYPE` was set by the user (or the environment): never overridden.
+        case userSetting(String)
+        /// OpenBLAS's own choice is already the fastest known (not a generic core, or a processor
+        /// without AVX2/FMA).
+        case openBLASChoice(String)
+        /// A generic core kept because `DESCENT_BLAS_CORE=keep`.
+        case kept(String, preferred: String)
+        /// The process should run itself again with `OPENBLAS_CORETYPE` set to the first value.
+        case reexecute(with: String, replacing: String)
+        /// The process was run again by Descent with this kernel set, replacing the generic one.
+        case selected(String, replacing: String)
+
+        /// The environment variable a program sets, with the chosen kernel set, when it runs itself again.
+        public static let markerVariable = "DESCENT_BLAS_CORE_SELECTED"
+        /// The environment variable holding the generic core that was replaced.
+        public static let replacedVariable = "DESCENT_BLAS_CORE_REPLACED"
+
+        /// One line for `descent doctor`.
+        public var explanation: String {
+            switch self {
+            case .userSetting(let core): return "\(core), from OPENBLAS_CORETYPE in the environment (a user's setting always wins)"
+            case .openBLASChoice(let core): return "\(core), OpenBLAS's own choice"
+            case .kept(let core, let preferred):
+                return "\(core), kept because DESCENT_BLAS_CORE=keep (\(preferred) would be ~2× faster for factorizations)"
+            case .reexecute(let core, let generic): return "\(generic) now; \(core) after descent runs itself again"
+            case .selected(let core, let generic):
+                return "\(core), set by descent (OpenBLAS chose its generic \(generic) kernels; DESCENT_BLAS_CORE=keep turns this off)"
+            }
+        }
+    }
 }

@@ -186,7 +186,10 @@ package enum BinaryCheckpoint {
 
     /// Reads a file written by ``write(_:to:)`` (memory-mapped).
     package static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
-        try decode(type, from: try Data(contentsOf: url, options: .alwaysMapped))
+        // A FIFO or a device would block or never end (and Foundation reports them as a
+        // permission problem): only regular files are read.
+        try AtomicFile.regularFileSize(url.path)
+        return try decode(type, from: try Data(contentsOf: url, options: .alwaysMapped))
     }
 
     static func decode<T: Decodable>(_ type: T.Type, bytes: UnsafeRawBufferPointer) throws -> T {

@@ -43,7 +43,10 @@ package enum CheckpointCoding {
 
     /// Reads either format from `url` (memory-mapped).
     package static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
-        try decode(type, from: try Data(contentsOf: url, options: .alwaysMapped))
+        // A FIFO or a device would block or never end (and Foundation reports them as a
+        // permission problem): only regular files are read.
+        try AtomicFile.regularFileSize(url.path)
+        return try decode(type, from: try Data(contentsOf: url, options: .alwaysMapped))
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -58,8 +58,22 @@ struct Axes {
         ])
     }
 
-    /// A legend box of colored line samples with names, top-left corner at (x, y).
-    static func legend(entries: [(name: String, color: String, dashed: Bool)], x: Double, y: Double) -> SVGElement {
+    /// One row of a legend: a line sample in the series' style, its name, and the ids of the
+    /// elements that draw the series (what a click on the row shows or hides).
+    struct LegendEntry {
+        var name: String
+        var color: String
+        /// An SVG `stroke-dasharray`; "" for a solid line.
+        var dashPattern: String
+        var targets: [String]
+        /// Draw a star (the marker of a minimum) instead of a line sample.
+        var star = false
+    }
+
+    /// A legend box of line samples with names, top-left corner at (x, y). Each row with targets
+    /// is a group of class `legend-entry` whose `data-target` lists the ids of its series
+    /// (space-separated), with a hit area over the whole row, a pointer cursor and a tooltip.
+    static func legend(entries: [LegendEntry], x: Double, y: Double) -> SVGElement {
         let rowHeight = 18.0
         let width = legendWidth(entries.map(\.name))
         var children: [SVGElement] = [
@@ -68,20 +82,30 @@ struct Axes {
                                 ("fill", "white"), ("fill-opacity", "0.9"), ("stroke", "#bbb")]),
         ]
         for (i, entry) in entries.enumerated() {
-            let cy = y + 4 + rowHeight * (Double(i) + 0.5)
-            var lineAttributes = [("x1", f(x + 8)), ("y1", f(cy)), ("x2", f(x + 32)), ("y2", f(cy)),
+            let top = y + 4 + rowHeight * Double(i), cy = top + rowHeight / 2
+            var lineAttributes = [("x1", f(x + 8)), ("y1", f(cy)), ("x2", f(x + 34)), ("y2", f(cy)),
                                   ("stroke", entry.color), ("stroke-width", "2.5")]
-            if entry.dashed { lineAttributes.append(("stroke-dasharray", "5 3")) }
-            children.append(SVGElement("line", lineAttributes))
-            children.append(SVGElement("text", [("x", f(x + 38)), ("y", f(cy + 4)), ("font-size", "12"),
-                                                ("fill", "#222")], text: entry.name))
+            if !entry.dashPattern.isEmpty { lineAttributes.append(("stroke-dasharray", entry.dashPattern)) }
+            var row = [
+                entry.star ? ContourPlot.star(x: x + 21, y: cy) : SVGElement("line", lineAttributes),
+                SVGElement("text", [("x", f(x + 40)), ("y", f(cy + 4)), ("font-size", "12"), ("fill", "#222")], text: entry.name),
+            ]
+            guard !entry.targets.isEmpty else {
+                children += row
+                continue
+            }
+            row.insert(SVGElement("title", text: "\(entry.name): click to hide or show"), at: 0)
+            row.insert(SVGElement("rect", [("x", f(x + 1)), ("y", f(top)), ("width", f(width - 2)), ("height", f(rowHeight)),
+                                           ("fill", "white"), ("fill-opacity", "0")]), at: 1)
+            children.append(SVGElement("g", [("class", "legend-entry"), ("data-target", entry.targets.joined(separator: " ")),
+                                             ("cursor", "pointer")], children: row))
         }
         return SVGElement("g", [("class", "legend")], children: children)
     }
 
     /// The width of a legend for these names: a line sample and about 7 px per character.
     static func legendWidth(_ names: [String]) -> Double {
-        52 + 7.5 * Double(names.map(\.count).max() ?? 0)
+        54 + 7.5 * Double(names.map(\.count).max() ?? 0)
     }
 
     private func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double) -> SVGElement {

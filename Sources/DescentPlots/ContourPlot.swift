@@ -6,19 +6,22 @@ public struct Trajectory: Sendable {
     public var x: [Double]
     public var y: [Double]
     public var color: String?
+    /// An SVG `stroke-dasharray` ("" for a solid line); nil takes the trajectory's index in ``Palette``.
+    public var dashPattern: String?
 
     /// - Throws: ``PlotError/lengthMismatch(name:x:y:)`` when x and y differ in length.
-    public init(name: String, x: [Double], y: [Double], color: String? = nil) throws {
+    public init(name: String, x: [Double], y: [Double], color: String? = nil, dashPattern: String? = nil) throws {
         guard x.count == y.count else { throw PlotError.lengthMismatch(name: name, x: x.count, y: y.count) }
         self.name = name
         self.x = x
         self.y = y
         self.color = color
+        self.dashPattern = dashPattern
     }
 }
 
 /// Contour lines of a function of two variables with trajectories drawn over them: the
-/// lecture's (docs/lecture.md) comparison figure.
+/// lecture's comparison figure (docs/lecture.md).
 ///
 /// Contour lines come from ``MarchingSquares`` at ``levels`` (by default
 /// ``logLevels(_:count:ratio:)``: log-spaced above the grid's minimum, so that both the
@@ -26,6 +29,11 @@ public struct Trajectory: Sendable {
 /// is a polyline with a hollow circle at its start and a filled circle at its end; points
 /// outside the window are clipped, and a trajectory stops at its first non-finite point.
 /// `minima` are marked with a black star.
+///
+/// Ids are prefixed with ``identifier`` (unique per page when several plots are inlined into
+/// one HTML page): trajectory i is the path `identifier-trajectory-i` with its markers
+/// `…-start` and `…-end`, and its legend entry (class `legend-entry`) lists the three in
+/// `data-target`, for a page script that hides or shows a trajectory on a click.
 /// - Complexity: O(grid size · levels + total trajectory length).
 public struct ContourPlot: Sendable {
     public var title: String
@@ -37,10 +45,13 @@ public struct ContourPlot: Sendable {
     public var yLabel: String
     public var width: Double
     public var height: Double
+    /// The prefix of every id in the document (letters, digits and hyphens), unique per page.
+    public var identifier: String
 
     public init(title: String, grid: Grid, levels: [Double]? = nil, trajectories: [Trajectory],
                 minima: [(x: Double, y: Double)] = [], xLabel: String = "θ₀", yLabel: String = "θ₁",
-                width: Double = 760, height: Double = 560) {
+                width: Double = 760, height: Double = 560, identifier: String = "contour") {
+        self.identifier = identifier
         self.title = title
         self.grid = grid
         self.levels = levels ?? Self.logLevels(grid)
@@ -74,7 +85,8 @@ public struct ContourPlot: Sendable {
         let yScale = LinearScale(domain: grid.y, range: (axes.bottom, axes.top))
         var svg = SVGDocument(width: min(width, axes.right + legendWidth + 30), height: axes.bottom + 58, title: title)
 
-        svg.add(SVGElement("defs", children: [axes.clipPath(id: "data-area")]))
+        let clipIdentifier = "\(identifier)-data-area"
+        svg.add(SVGElement("defs", children: [axes.clipPath(id: clipIdentifier)]))
         svg.add(axes.decorations(xTicks: xScale.ticks().map { (xScale($0.value), $0) },
                                  yTicks: yScale.ticks().map { (yScale($0.value), $0) }, grid: false))
 
@@ -96,8 +108,11 @@ public struct ContourPlot: Sendable {
 
         var paths: [SVGElement] = []
         var markers: [SVGElement] = []
+        var entries: [Axes.LegendEntry] = []
         for (index, trajectory) in trajectories.enumerated() {
             let color = trajectory.color ?? Palette.color(index)
+            let dash = trajectory.dashPattern ?? Palette.dashPattern(index)
+            let id = trajectoryIdentifier(index)
             var points: [(Double, Double)] = []
             let (xl, xh) = (axes.left - 200, axes.right + 200), (yl, yh) = (axes.top - 200, axes.bottom + 200)
             for (x, y) in zip(trajectory.x, trajectory.y) {
@@ -111,15 +126,22 @@ public struct ContourPlot: Sendable {
                 let p = (min(max(xScale(lastFinite.0), xl), xh), min(max(yScale(lastFinite.1), yl), yh))
                 if points.last.map({ $0 != p }) ?? true { points.append(p) }
             }
-            guard let first = points.first, let last = points.last else { continue }
+            guard let first = points.first, let last = points.last else {
+                // Nothing to draw (no finite point): listed, but with nothing to toggle.
+                entries.append(Axes.LegendEntry(name: trajectory.name, color: color, dashPattern: dash, targets: []))
+                continue
+            }
+            entries.append(Axes.LegendEntry(name: trajectory.name, color: color, dashPattern: dash, targets: [id, id + "-start", id + "-end"]))
             let d = points.enumerated().map { ($0 == 0 ? "M" : "L") + f($1.0) + " " + f($1.1) }.joined(separator: " ")
-            paths.append(SVGElement("path", [("class", "trajectory"), ("data-name", trajectory.name), ("d", d),
-                                             ("fill", "none"), ("stroke", color), ("stroke-width", "1.8"),
-                                             ("stroke-linejoin", "round"), ("stroke-opacity", "0.9")]))
-            markers.append(SVGElement("circle", [("class", "start"), ("data-name", trajectory.name),
+            var attributes = [("id", id), ("class", "trajectory"), ("data-name", trajectory.name), ("d", d),
+                              ("fill", "none"), ("stroke", color), ("stroke-width", "1.8"),
+                              ("stroke-linejoin", "round"), ("stroke-opacity", "0.9")]
+            if !dash.isEmpty { attributes.append(("stroke-dasharray", dash)) }
+            paths.append(SVGElement("path", attributes))
+            markers.append(SVGElement("circle", [("id", id + "-start"), ("class", "start"), ("data-name", trajectory.name),
                                                  ("cx", f(first.0)), ("cy", f(first.1)), ("r", "5"),
                                                  ("fill", "white"), ("stroke", color), ("stroke-width", "2")]))
-            markers.append(SVGElement("circle", [("class", "end"), ("data-name", trajectory.name),
+            markers.append(SVGElement("circle", [("id", id + "-end"), ("class", "end"), ("data-name", trajectory.name),
                                                  ("cx", f(last.0)), ("cy", f(last.1)), ("r", "4"),
                                                  ("fill", color), ("stroke", "white"), ("stroke-width", "1")]))
         }
@@ -127,19 +149,21 @@ public struct ContourPlot: Sendable {
             markers.append(Self.star(x: xScale(m.x), y: yScale(m.y)))
         }
 
-        svg.add(SVGElement("g", [("clip-path", "url(#data-area)")], children: [
+        svg.add(SVGElement("g", [("clip-path", "url(#\(clipIdentifier))")], children: [
             SVGElement("g", [("class", "contours")], children: contourPaths),
             SVGElement("g", [("class", "trajectories")], children: paths),
             SVGElement("g", [("class", "markers")], children: markers),
         ]))
         svg.add(axes.titles(title: title, xLabel: xLabel, yLabel: yLabel))
-        var entries = trajectories.enumerated().map { (name: $1.name, color: $1.color ?? Palette.color($0), dashed: false) }
-        if !minima.isEmpty { entries.append((name: "minimum ★", color: "#000", dashed: false)) }
+        if !minima.isEmpty { entries.append(Axes.LegendEntry(name: "minimum", color: "#000", dashPattern: "", targets: [], star: true)) }
         svg.add(Axes.legend(entries: entries, x: axes.right + 15, y: axes.top))
         svg.add(SVGElement("text", [("x", f(axes.right + 15)), ("y", f(axes.top + Double(entries.count) * 18 + 30)),
                                     ("font-size", "11"), ("fill", "#555")], text: "○ start  ● end"))
         return svg
     }
+
+    /// The id of trajectory `index`'s path (its markers append `-start` and `-end`).
+    public func trajectoryIdentifier(_ index: Int) -> String { "\(identifier)-trajectory-\(index)" }
 
     public func svg() -> String { document().render() }
 

@@ -2,18 +2,43 @@ import Foundation
 import DescentPersistence
 
 /// An `index.html` that shows a set of plots, grouped in sections, each with an optional
-/// preformatted table (e.g. the comparison's results). Self-contained: inline CSS, images
-/// referenced by relative file name. Every text is escaped.
+/// preformatted table (e.g. the comparison's results) and its figures in two columns (one on
+/// a narrow window).
+///
+/// Self-contained and offline (it works from `file://`): inline CSS and one inline script, no
+/// network. A figure given as an SVG document is inlined, with a link to its file; clicking a
+/// legend entry of an inlined plot (an element of class `legend-entry`, see ``LinePlot`` and
+/// ``ContourPlot``) hides or shows the elements whose ids its `data-target` lists, and dims the
+/// entry. Other figures are `<img>` elements referencing their file. Every text is escaped.
 public struct IndexPage: Sendable {
     public struct Figure: Sendable {
         /// The image's file name relative to the page, e.g. "rosenbrock-loss.svg".
         public var file: String
         public var caption: String
-        public init(file: String, caption: String) {
+        /// The plot to inline (its ids must be unique on the page); nil shows `file` as an image.
+        public var inline: SVGDocument?
+        public init(file: String, caption: String, inline: SVGDocument? = nil) {
             self.file = file
             self.caption = caption
+            self.inline = inline
         }
     }
+
+    /// The page's script: a click on a legend entry toggles the visibility of the elements its
+    /// `data-target` names and dims the entry. No `<` or `&` (it is written verbatim).
+    public static let toggleScript = """
+        document.addEventListener('click', function (event) {
+          var entry = event.target.closest('.legend-entry');
+          if (!entry) { return; }
+          var hide = entry.getAttribute('data-hidden') !== 'true';
+          entry.setAttribute('data-hidden', hide ? 'true' : 'false');
+          entry.setAttribute('opacity', hide ? '0.35' : '1');
+          entry.getAttribute('data-target').split(' ').forEach(function (id) {
+            var element = document.getElementById(id);
+            if (element) { element.setAttribute('visibility', hide ? 'hidden' : 'visible'); }
+          });
+        });
+        """
 
     public struct Section: Sendable {
         public var heading: String
@@ -53,11 +78,20 @@ public struct IndexPage: Sendable {
             if let table = section.table { children.append(SVGElement("pre", text: table)) }
             children += section.notes.map { SVGElement("p", [("class", "note")], text: $0) }
             children.append(SVGElement("div", [("class", "figures")], children: section.figures.map { figure in
-                SVGElement("figure", children: [
-                    SVGElement("a", [("href", figure.file)], children: [
-                        SVGElement("img", [("src", figure.file), ("alt", figure.caption)]),
+                guard let inline = figure.inline else {
+                    return SVGElement("figure", children: [
+                        SVGElement("a", [("href", figure.file)], children: [
+                            SVGElement("img", [("src", figure.file), ("alt", figure.caption)]),
+                        ]),
+                        SVGElement("figcaption", text: figure.caption),
+                    ])
+                }
+                return SVGElement("figure", children: [
+                    inline.root(),
+                    SVGElement("figcaption", children: [
+                        SVGElement("span", text: figure.caption + " · "),
+                        SVGElement("a", [("href", figure.file)], text: figure.file),
                     ]),
-                    SVGElement("figcaption", text: figure.caption),
                 ])
             }))
             body.append(SVGElement("section", children: children))
@@ -66,9 +100,11 @@ public struct IndexPage: Sendable {
             body { font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #222; max-width: 1600px; }
             h2 { border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 36px; }
             pre { background: #f6f6f6; padding: 8px 12px; font-size: 13px; overflow-x: auto; }
-            .figures { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+            .figures { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 16px 24px; align-items: start; }
+            @media (max-width: 1100px) { .figures { grid-template-columns: minmax(0, 1fr); } }
             figure { margin: 0; }
-            figure img { max-width: 100%; border: 1px solid #e5e5e5; }
+            figure img, figure svg { display: block; width: 100%; height: auto; border: 1px solid #e5e5e5; }
+            .legend-entry:hover text { text-decoration: underline; }
             figcaption { font-size: 13px; color: #555; }
             .note { font-size: 13px; color: #555; }
             """
@@ -78,7 +114,7 @@ public struct IndexPage: Sendable {
                 SVGElement("title", text: title),
                 SVGElement("style", text: css),
             ]),
-            SVGElement("body", children: body),
+            SVGElement("body", children: body + [SVGElement("script", text: Self.toggleScript)]),
         ])
         var out = "<!DOCTYPE html>\n"
         root.render(into: &out)

@@ -1,15 +1,33 @@
-/// Colors for series: Tableau's ten categorical colors (matplotlib's default cycle), so
-/// that plots look familiar to users of matplotlib.
+/// Styles for series: ten hues that stay distinct under the common forms of colour blindness,
+/// each paired with its own dash pattern, so that ten series remain distinguishable by line
+/// style alone (in grey print, or for a reader who cannot tell two of the hues apart).
+///
+/// The hues are Okabe & Ito's colour-blind-safe set without its yellow (too light on white),
+/// extended with Paul Tol's wine and olive and a mid grey. Series 8 (black) is the only solid
+/// line.
 public enum Palette {
     public static let categorical = [
-        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+        "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
+        "#999933", "#d55e00", "#882255", "#000000", "#777777",
+    ]
+
+    /// SVG `stroke-dasharray` values, one per hue; "" is a solid line.
+    public static let dashPatterns = [
+        "8 4", "3 3", "8 3 2 3", "2 3", "12 3 3 3",
+        "5 2", "14 4", "8 3 2 3 2 3", "", "2 2 6 2",
     ]
 
     /// The `i`-th categorical color, cycling.
     public static func color(_ i: Int) -> String {
-        categorical[((i % categorical.count) + categorical.count) % categorical.count]
+        categorical[cycled(i, categorical.count)]
     }
+
+    /// The `i`-th dash pattern, cycling ("" for a solid line).
+    public static func dashPattern(_ i: Int) -> String {
+        dashPatterns[cycled(i, dashPatterns.count)]
+    }
+
+    static func cycled(_ i: Int, _ count: Int) -> Int { ((i % count) + count) % count }
 
     /// A sequential ramp (viridis' end points and middle) at `t` ∈ [0, 1], as `#rrggbb`.
     public static func sequential(_ t: Double) -> String {

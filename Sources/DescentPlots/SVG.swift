@@ -5,6 +5,9 @@ import DescentPersistence
 ///
 /// Text and attribute values are escaped for XML when rendered (``XML/escape(_:)``), so any
 /// string — an optimizer name with `<` or `&`, a file name with quotes — is safe to pass.
+/// The one exception is the text of `script` and `style` elements, which HTML reads as raw
+/// text (it would not decode an entity there): it is written verbatim, so it must be the
+/// program's own code, free of `<` and `&` to stay well-formed XML.
 public struct SVGElement: Sendable, Equatable {
     public var name: String
     public var attributes: [(String, String)]
@@ -35,7 +38,7 @@ public struct SVGElement: Sendable, Equatable {
             return
         }
         out += ">"
-        if let text { out += XML.escape(text) }
+        if let text { out += name == "script" || name == "style" ? text : XML.escape(text) }
         if name == "text" || name == "tspan" {
             // Inside text, whitespace between children would be drawn: render them inline.
             for child in children {
@@ -78,19 +81,24 @@ public struct SVGDocument: Sendable {
     /// The document as text: an XML declaration and one `<svg>` root in the SVG namespace.
     /// - Complexity: O(total size of the elements).
     public func render() -> String {
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        root().render(into: &out)
+        return out
+    }
+
+    /// The `<svg>` root element with its namespace, title, white background and elements: what
+    /// ``render()`` writes, and what an HTML page inlines.
+    public func root() -> SVGElement {
         var children: [SVGElement] = []
         if let title { children.append(SVGElement("title", text: title)) }
         children.append(SVGElement("rect", [("width", "100%"), ("height", "100%"), ("fill", "white")]))
         children += elements
-        let root = SVGElement("svg", [
+        return SVGElement("svg", [
             ("xmlns", "http://www.w3.org/2000/svg"),
             ("width", SVGNumber.format(width)), ("height", SVGNumber.format(height)),
             ("viewBox", "0 0 \(SVGNumber.format(width)) \(SVGNumber.format(height))"),
             ("font-family", "Helvetica, Arial, sans-serif"),
         ], children: children)
-        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        root.render(into: &out)
-        return out
     }
 
     /// Writes ``render()`` to `url` atomically (a temporary name beside it, then renamed).

@@ -214,6 +214,17 @@ for fisher in [FisherKind.exact, .sampled, .empirical] {
     compare("data-parallel kfac mlp \(fisher.rawValue) Fisher", mlp, try! KFAC<Double>(learningRate: 0.1),
             options: kfacOptions, shard: false, tolerance: 1e-10)
 }
+// Adaptive K-FAC: the factors, the loss at the trial point and the quadratic model's three
+// Fisher forms are allreduced; every rank takes the single process's step.
+for fisher in [FisherKind.exact, .sampled] {
+    var adaptiveOptions = batched
+    adaptiveOptions.fisher = fisher
+    compare("data-parallel adaptive kfac mlp \(fisher.rawValue) Fisher minibatch", mlp,
+            try! AdaptiveKFAC<Double>(initialDamping: 0.1, dampingInterval: 2, inverseUpdateInterval: 3),
+            options: adaptiveOptions, shard: false, tolerance: 1e-10)
+}
+compare("data-parallel adaptive kfac softmax full batch", softmax, try! AdaptiveKFAC<Double>(), options: full, shard: false, tolerance: 1e-10)
+
 // Regression: a forced Woodbury solver with n ≤ |B|·k got the dense allreduced Fisher and failed;
 // minimizeDistributed now gathers the rows for it.
 compare("data-parallel natural gradient forced woodbury, n ≤ |B|·k (rows gathered)", logistic,

@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "Benchmarks to run: first-order, natural, all (default: all, or first-order when --optimizer is given), or checkpoint (write/read speed; JSON up to 1e7).")
+    @Option(name: .long, help: "Benchmarks to run: first-order, natural, all (default: all, or first-order when --optimizer is given), checkpoint (write/read speed; JSON up to 1e7), or autoencoder (its loss+gradient, F·v and factors).")
     var kind: BenchKind?
 
     @Option(name: .long, help: "Comma-separated first-order optimizers (default: all of \(BenchOptimizer.all.map(\.name).joined(separator: ","))).")
@@ -58,6 +58,9 @@ struct Bench: ParsableCommand {
     @OptionGroup(title: "K-FAC (--kind kfac, kfac-race)")
     var kfacOptions: BenchKFACOptions
 
+    @OptionGroup(title: "Autoencoder (--kind autoencoder)")
+    var autoencoderOptions: BenchAutoencoderOptions
+
     mutating func validate() throws {
         optimizer = optimizer.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
         for name in optimizer where BenchOptimizer.named(name) == nil && !(kind == .distributed && name == "kfac") {
@@ -75,10 +78,10 @@ struct Bench: ParsableCommand {
     /// Parses "1e3,100000,2e7" into counts ≥ 1.
     static func parseSizes(_ text: String?, option: String) throws -> [Int]? {
         guard let text else { return nil }
-        return try text.split(separator: ",").map { item in
+        return try text.split(separator: ",", omittingEmptySubsequences: false).map { item in
             let s = item.trimmingCharacters(in: .whitespaces)
             guard let x = Double(s), x >= 1, x <= 1e12, x.rounded() == x else {
-                throw ValidationError("\(option): '\(s)' is not a positive whole number")
+                throw ValidationError("\(option): '\(Message.clip(s))' is not a positive whole number")
             }
             return Int(x)
         }
@@ -100,9 +103,15 @@ struct Bench: ParsableCommand {
                                            precisions: precision.scalars, jsonLimit: 10_000_000, json: json,
                                            directory: FileManager.default.temporaryDirectory)
         }
+        if kind == .autoencoder {
+            return try BenchAutoencoder.run(options: autoencoderOptions, precisions: precision.scalars, rounds: rounds, seconds: seconds, json: json)
+        }
         var runner = BenchRunner(json: json, seconds: seconds, rounds: rounds)
-        KernelHint.printOnce()
-        if !json { print(OpenBLAS.summary) }
+        if !json {
+            print(OpenBLAS.summary)
+            print("kernels: \(KernelSelection.current.explanation)")
+            if let hint = OpenBLAS.machineKernelHint { print("hint: \(hint)") }
+        }
         if kind == .kfac || kind == .kfacRace {
             try runKFAC(kind, runner: &runner)
             return
@@ -133,6 +142,8 @@ enum BenchKind: String, ExpressibleByArgument, CaseIterable {
     case kfacRace = "kfac-race"
     /// Checkpoint write/read speed (not part of `all`: it writes GBs to disk).
     case checkpoint
+    /// The autoencoder's loss, gradient, F·v and factors (BenchAutoencoder.swift); not part of `all`.
+    case autoencoder
 }
 
 enum BenchPrecision: String, ExpressibleByArgument, CaseIterable {

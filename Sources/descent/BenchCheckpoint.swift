@@ -31,11 +31,19 @@ enum BenchCheckpoint {
         return width < 0 ? s + fill : fill + s
     }
 
+    /// Seven n-arrays at most at once (θ, m, G, the gradient, the restored copies): refused
+    /// before allocating when the process cannot hold them.
+    static func requireMemory<S: BLASScalar>(_: S.Type, n: Int) throws {
+        try MemoryBudget.require(MemoryBudget.product(n, 7, MemoryLayout<S>.stride),
+                                 for: "bench --kind checkpoint --sizes \(n) (state, its copy and the file)")
+    }
+
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
     /// The disk reference in the same run: θ, m, G written with plain `write`s of their bytes
     /// (no header, no checksum) and read back into new arrays.
     static func measureRaw<S: BLASScalar>(_: S.Type, n: Int, directory: URL) throws -> Row {
+        try requireMemory(S.self, n: n)
         let arrays = (0..<3).map { k in [S](repeating: S(k) + 0.5, count: n) }
         let url = directory.appendingPathComponent("descent-bench-\(UUID().uuidString).raw")
         defer { try? FileManager.default.removeItem(at: url) }
@@ -64,11 +72,7 @@ enum BenchCheckpoint {
     }
 
     static func measure<S: BLASScalar>(_: S.Type, n: Int, format: CheckpointFormat, directory: URL) throws -> Row {
-        let memory = ProcessInfo.processInfo.physicalMemory
-        let (need, overflow) = n.multipliedReportingOverflow(by: 7 * MemoryLayout<S>.stride)
-        guard !overflow, UInt64(need) < memory / 10 * 8 else {
-            throw CLIError("bench --kind checkpoint: n = \(n) needs about \(need / 1_000_000) MB (state, its copy and the file); this machine has \(memory / 1_000_000) MB")
-        }
+        try requireMemory(S.self, n: n)
         var θ = [S](repeating: 0.5, count: n)
         var adam = try Adam<S>(learningRate: 1e-3)
         let g = [S](repeating: 0.25, count: n)
@@ -89,6 +93,7 @@ enum BenchCheckpoint {
 
     /// Runs every (size, precision) in binary, and in JSON up to `jsonLimit` parameters.
     static func run(sizes: [Int], precisions: [String], jsonLimit: Int, json: Bool, directory: URL) throws {
+        for n in sizes { try precisions.contains("double") ? requireMemory(Double.self, n: n) : requireMemory(Float.self, n: n) }
         if !json {
             print("checkpoint write/read (Adam training state: θ, m, G; json/binary write = temporary file, fsync, rename; read = map + checksum + copy; raw = plain writes + fsync and reads of the same arrays)")
             print(["format", "scalar", "n", "bytes", "size/raw", "write s", "read s", "write GB/s", "read GB/s"]

@@ -22,7 +22,7 @@ enum BenchNatural {
     }
 
     static func scores(rows m: Int, columns n: Int) -> Matrix<Double> {
-        var s = Matrix<Double>(rows: m, columns: n)
+        var s = Matrix<Double>(checkedRows: m, columns: n)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         s.elements.withUnsafeMutableBufferPointer { e in
             for i in 0..<e.count {

@@ -3,17 +3,18 @@ import Foundation
 import DescentPlots
 import DescentProblems
 
-/// `descent compare`: every optimizer on the lecture's (docs/lecture.md) problems, a table per problem, loss
-/// curves and (for 2-D problems) trajectories over contour lines, and an index.html.
+/// `descent compare`: every optimizer on the problems of the lecture's comparison
+/// (docs/lecture.md), a table per problem, loss curves against steps and against wall time,
+/// trajectories over contour lines (2-D problems), and an index.html.
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare the optimizers on the problems of docs/lecture.md: tables, SVG plots and index.html.",
         discussion: """
-            Problems: \(ComparisonPlan.problems.map(\.name.rawValue).joined(separator: ", ")).
+            Problems: \(ComparisonPlan.problems.map(\.identifier).joined(separator: ", ")) (mlp-wide: the 64-256-256-10 perceptron).
             Optimizers: \(OptimizerName.allCases.map(\.rawValue).joined(separator: ", ")).
-            Learning rates are tuned per problem (see --tune and docs/comparison/README.md); everything else
-            keeps the library's defaults. Data problems use minibatches of 64 (seed 0); their curves show the
-            full-data loss at every iterate.
+            Learning rates are tuned per problem (see --tune and docs/comparison/README.md); everything else \
+            keeps the library's defaults. Data problems use minibatches of 64 (mlp-wide: 256; seed 0); their \
+            curves show the full-data loss at every iterate, against steps and against wall time.
             """)
 
     @Option(help: "Comma-separated problems (default: all).")
@@ -57,15 +58,21 @@ struct Compare: ParsableCommand {
         return error.localizedDescription
     }
 
+    /// The sections `--problems` names (by ``ProblemPlan/identifier``), in the order given,
+    /// without repeats; an unknown name throws listing the valid ones.
     func selectedPlans() throws -> [ProblemPlan] {
         guard let problems else { return ComparisonPlan.problems }
-        let names = try ListParser.names(problems, option: "--problems", as: ProblemName.self)
-        return try names.map { name in
-            guard let plan = ComparisonPlan.problems.first(where: { $0.name == name }) else {
-                throw CLIError("--problems: \(name.rawValue) is not part of the comparison; valid names: \(ComparisonPlan.problems.map(\.name.rawValue).joined(separator: ", "))")
+        let valid = ComparisonPlan.problems.map(\.identifier).joined(separator: ", ")
+        var plans: [ProblemPlan] = []
+        for item in problems.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !item.isEmpty {
+            guard let plan = ComparisonPlan.problems.first(where: { $0.identifier == item }) else {
+                let what = ProblemName(rawValue: item) != nil ? "'\(item)' is not part of the comparison" : "unknown name '\(Message.clip(item))'"
+                throw CLIError("--problems: \(what); valid names: \(valid)")
             }
-            return plan
+            if !plans.contains(where: { $0.identifier == plan.identifier }) { plans.append(plan) }
         }
+        guard !plans.isEmpty else { throw CLIError("--problems: no names given") }
+        return plans
     }
 
     func selectedOptimizers() throws -> [OptimizerName] {
@@ -92,14 +99,14 @@ struct Compare: ParsableCommand {
             var outcomes: [Outcome] = []
             var notes: [String] = []
             for name in names {
-                let label = "\(plan.name.rawValue) · \(name.rawValue)"
+                let label = "\(plan.identifier) · \(name.rawValue)"
                 if name == .natural && !curvature {
-                    notes.append("natural: left out — the \(plan.name.rawValue) problem supplies no curvature (Fisher or metric).")
+                    notes.append("natural: left out — the \(plan.identifier) problem supplies no curvature (Fisher or metric).")
                     progress.advance(label: label)
                     continue
                 }
                 if name == .kfac && !suppliesKroneckerFactors(problem) {
-                    notes.append("kfac: left out — the \(plan.name.rawValue) problem is not a network of fully connected layers (no Kronecker factors).")
+                    notes.append("kfac: left out — the \(plan.identifier) problem is not a network of fully connected layers (no Kronecker factors).")
                     progress.advance(label: label)
                     continue
                 }
@@ -116,15 +123,15 @@ struct Compare: ParsableCommand {
             for note in notes { print(note) }
             print("")
             let figures = try ComparisonReport.writePlots(plan: plan, problem: problem, outcomes: outcomes, to: outURL)
-            sections.append(IndexPage.Section(heading: plan.title, table: table.text, notes: notes + table.winners, figures: figures))
+            sections.append(IndexPage.Section(heading: plan.title, table: table.grid, notes: table.winners + notes, figures: figures))
             markdown.append(table.markdown + (notes.isEmpty ? "" : "\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n"))
         }
         progress.finish()
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
         let page = IndexPage(title: "Descent: optimizer comparison", introduction: [
-            "Every optimizer on the problems of docs/lecture.md, Double precision, seed 0. Learning rates tuned per problem by a grid search (descent compare --tune); all other hyperparameters are the library's defaults (PyTorch's).",
-            "Loss curves show the full-data loss at every iterate on a log scale (linear for the saddle, which is unbounded below). Contour plots: ○ start, ● end, ★ minimum.",
+            "Every optimizer on the problems of the lecture's comparison (docs/lecture.md in the repository), Double precision, seed 0. Learning rates tuned per problem by a grid search (descent compare --tune); all other hyperparameters are the library's defaults (PyTorch's).",
+            "Loss curves show the full-data loss at every iterate on a log scale (linear for the saddle, which is unbounded below), against steps (left) and against the wall time of the optimization (right, log scale: a step of the natural gradient or K-FAC costs many first-order steps). Contour plots: ○ start, ● end, ★ minimum. Click a legend entry to hide or show its curve.",
             "Generated by `descent compare` in \(String(format: "%.1f", seconds)) s.",
         ], sections: sections)
         do {

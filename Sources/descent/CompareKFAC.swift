@@ -20,7 +20,8 @@ extension ComparisonPlan {
         steps: 300, batchSize: 256, tolerance: 0.05,
         learningRates: [.sgd: 0.3, .momentum: 0.03, .nesterov: 0.3, .adagrad: 0.03, .rmsprop: 3e-3,
                         .adadelta: 30, .adam: 1e-2, .adamw: 1e-2, .natural: 1, .kfac: 1],
-        naturalFisher: .empirical, naturalDamping: 0.1, kfacClip: 0.02, kfacDamping: 1e-3, kfacInterval: 1)
+        naturalFisher: .empirical, naturalDamping: 0.1, kfacClip: 0.02, kfacDamping: 1e-3, kfacInterval: 1,
+        label: "mlp-wide")
 }
 
 /// Whether the problem's objective supplies K-FAC's Kronecker factors (a network of fully

@@ -18,8 +18,8 @@ import DescentProblems
 ///
 /// The natural gradient runs wherever the problem supplies curvature. On the 2-D problems and
 /// logistic regression it uses the exact Fisher (the Gauss–Newton matrix JᵀJ for the test
-/// functions; on the quadratic that is the lecture's (docs/lecture.md) metric G = diag(a², b²), and η = ½ is the
-/// lecture's step that lands on the minimum). On softmax regression and the MLP, the exact
+/// functions; on the quadratic that is the metric G = diag(a², b²) of docs/lecture.md, and η = ½ is the
+/// step that lands on the minimum). On softmax regression and the MLP, the exact
 /// (categorical) Fisher of a 64-sample batch has 640 rows: a 640 × 640 factorization per step,
 /// ~40 ms here with Debian's OpenBLAS, so those two use the empirical Fisher (64 rows, Woodbury
 /// path, ~1 ms) with η = 1, λ = 0.1, picked by hand from η ∈ {0.5, 1}, λ ∈ {0.01, 0.1};
@@ -50,8 +50,14 @@ struct ProblemPlan: Sendable {
     /// K-FAC's fixed λ and refactoring interval T on this problem (nil: the library's 10⁻³ and 10).
     var kfacDamping: Double? = nil
     var kfacInterval: Int? = nil
+    /// The section's own name when two sections share a problem (the perceptrons); nil: the
+    /// problem's name.
+    var label: String? = nil
 
     var name: ProblemName { settings.name }
+    /// The section's name in `--problems`, tables and file names (`<identifier>-loss.svg`):
+    /// unique across ``ComparisonPlan/problems``.
+    var identifier: String { label ?? settings.name.rawValue }
 
     func settings(for optimizer: OptimizerName) -> OptimizerSettings {
         var s = OptimizerSettings(optimizer, learningRate: learningRates[optimizer])
@@ -68,7 +74,7 @@ struct ProblemPlan: Sendable {
 }
 
 enum ComparisonPlan {
-    /// The problems in the lecture's (docs/lecture.md) order, with the tuned learning rates.
+    /// The problems in the order of docs/lecture.md, with the tuned learning rates.
     static let problems: [ProblemPlan] = [
         ProblemPlan(
             settings: ProblemSettings(name: .quadratic), title: "Ill-conditioned quadratic a²x̃² + b²ỹ² (a = 1, b = 10)",

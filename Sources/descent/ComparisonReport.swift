@@ -5,9 +5,12 @@ import DescentProblems
 /// Tables and plots of the comparison.
 enum ComparisonReport {
     struct Table {
+        /// The title, the aligned table and the verdicts: what stdout shows.
         var text: String
+        /// The title and the aligned table without the verdicts (the page lists those once, below it).
+        var grid: String
         var markdown: String
-        /// One-line verdicts: fewest steps to the tolerance, lowest final loss, fastest.
+        /// One-line verdicts: fewest steps to the tolerance, lowest final loss, failures.
         var winners: [String]
     }
 
@@ -41,7 +44,7 @@ enum ComparisonReport {
             rows.append(row)
         }
         let gradient = plan.batchSize.map { "minibatches of \($0)" } ?? "full-data gradients"
-        let title = "\(plan.name.rawValue) — \(plan.title); \(steps) steps, \(gradient)"
+        let title = "\(plan.identifier) — \(plan.title); \(steps) steps, \(gradient)"
 
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -53,6 +56,7 @@ enum ComparisonReport {
         }
         var text = [title, line(header), line(widths.map { String(repeating: "-", count: $0) })]
         text += rows.map(line)
+        let grid = text.joined(separator: "\n")
 
         var winners: [String] = []
         let finite = outcomes.filter { !$0.diverged }
@@ -74,47 +78,79 @@ enum ComparisonReport {
         md += "|" + header.enumerated().map { i, _ in i == 0 ? "---" : "---:" }.joined(separator: "|") + "|\n"
         for row in rows { md += "| " + row.joined(separator: " | ") + " |\n" }
         md += "\n" + winners.map { "- \($0)" }.joined(separator: "\n") + "\n"
-        return Table(text: text.joined(separator: "\n"), markdown: md, winners: winners)
+        return Table(text: text.joined(separator: "\n"), grid: grid, markdown: md, winners: winners)
     }
 
-    /// The color of an optimizer, the same in every plot.
-    static func color(_ name: OptimizerName) -> String {
-        Palette.color(OptimizerName.allCases.firstIndex(of: name) ?? 0)
+    /// The index of an optimizer's style (hue and dash pattern) in ``Palette``: the same in
+    /// every plot, distinct for all ten optimizers.
+    static func styleIndex(_ name: OptimizerName) -> Int {
+        OptimizerName.allCases.firstIndex(of: name) ?? 0
     }
 
-    /// Writes `<problem>-loss.svg` and, for 2-D problems, `<problem>-paths.svg`; returns the figures.
+    static func color(_ name: OptimizerName) -> String { Palette.color(styleIndex(name)) }
+
+    static func dashPattern(_ name: OptimizerName) -> String { Palette.dashPattern(styleIndex(name)) }
+
+    /// The files a section writes: loss against step, loss against wall time, and for 2-D
+    /// problems the trajectories; named after ``ProblemPlan/identifier``, unique per section.
+    static func fileNames(_ plan: ProblemPlan) -> (steps: String, time: String, paths: String) {
+        ("\(plan.identifier)-loss.svg", "\(plan.identifier)-loss-time.svg", "\(plan.identifier)-paths.svg")
+    }
+
+    /// Writes `<identifier>-loss.svg` (loss against step), `<identifier>-loss-time.svg` (loss
+    /// against the optimization's wall time, log scale: per-step costs differ by orders of
+    /// magnitude between optimizers) and, for 2-D problems, `<identifier>-paths.svg`; returns
+    /// the figures, each with its plot to inline.
     static func writePlots(plan: ProblemPlan, problem: Problem<Double>, outcomes: [Outcome], to dir: URL) throws -> [IndexPage.Figure] {
         var figures: [IndexPage.Figure] = []
-        let name = plan.name.rawValue
-        let series = try outcomes.map { o in
-            try LineSeries(name: o.optimizer.rawValue + (o.diverged ? " (diverged)" : ""), x: o.lossSteps.map(Double.init), y: o.losses,
-                       color: color(o.optimizer))
+        let id = plan.identifier
+        let files = fileNames(plan)
+        func label(_ o: Outcome) -> String { o.optimizer.rawValue + (o.diverged ? " (diverged)" : "") }
+        let yLabel = plan.batchSize == nil ? "loss" : "full-data loss"
+
+        let stepSeries = try outcomes.map { o in
+            try LineSeries(name: label(o), x: o.lossSteps.map(Double.init), y: o.losses,
+                           color: color(o.optimizer), dashPattern: dashPattern(o.optimizer))
         }
-        let lossPlot = LinePlot(title: plan.title, xLabel: "step", yLabel: plan.batchSize == nil ? "loss" : "full-data loss",
-                                series: series, logY: plan.logY, yFloor: 1e-16, yRange: plan.yRange)
-        let lossFile = "\(name)-loss.svg"
-        try write(lossPlot.document(), to: dir.appendingPathComponent(lossFile))
-        figures.append(IndexPage.Figure(file: lossFile, caption: "\(name): loss against step"))
+        let stepPlot = LinePlot(title: plan.title, xLabel: "step", yLabel: yLabel,
+                                series: stepSeries, logY: plan.logY, yFloor: 1e-16, yRange: plan.yRange,
+                                identifier: "\(id)-loss")
+        let stepDocument = stepPlot.document()
+        try write(stepDocument, to: dir.appendingPathComponent(files.steps))
+        figures.append(IndexPage.Figure(file: files.steps, caption: "\(id): loss against step", inline: stepDocument))
+
+        let timeSeries = try outcomes.map { o in
+            try LineSeries(name: label(o), x: o.lossSeconds, y: o.losses,
+                           color: color(o.optimizer), dashPattern: dashPattern(o.optimizer))
+        }
+        let timePlot = LinePlot(title: plan.title, xLabel: "wall time (s)", yLabel: yLabel,
+                                series: timeSeries, logY: plan.logY, yFloor: 1e-16, yRange: plan.yRange,
+                                logX: true, identifier: "\(id)-loss-time")
+        let timeDocument = timePlot.document()
+        try write(timeDocument, to: dir.appendingPathComponent(files.time))
+        figures.append(IndexPage.Figure(file: files.time, caption: "\(id): loss against wall time", inline: timeDocument))
 
         if let surface = problem.surface, let domain = problem.domain {
             let grid = try Grid(x: domain.x, y: domain.y, columns: 161, rows: 161, surface)
             let levels: [Double]? = plan.name == .saddle ? stride(from: -2.0, through: 2.0, by: 0.25).map { $0 } : nil
             let trajectories = try outcomes.map { o in
-                try Trajectory(name: o.optimizer.rawValue, x: o.path.map { $0[0] }, y: o.path.map { $0[1] }, color: color(o.optimizer))
+                try Trajectory(name: o.optimizer.rawValue, x: o.path.map { $0[0] }, y: o.path.map { $0[1] },
+                               color: color(o.optimizer), dashPattern: dashPattern(o.optimizer))
             }
             let contour = ContourPlot(title: plan.title, grid: grid, levels: levels, trajectories: trajectories,
                                       minima: problem.minimum.map { [$0] } ?? [],
-                                      xLabel: plan.name == .quadratic ? "x̃" : "x", yLabel: plan.name == .quadratic ? "ỹ" : "y")
-            let pathFile = "\(name)-paths.svg"
-            try write(contour.document(), to: dir.appendingPathComponent(pathFile))
-            figures.append(IndexPage.Figure(file: pathFile, caption: "\(name): trajectories over contour lines"))
+                                      xLabel: plan.name == .quadratic ? "x̃" : "x", yLabel: plan.name == .quadratic ? "ỹ" : "y",
+                                      identifier: "\(id)-paths")
+            let pathsDocument = contour.document()
+            try write(pathsDocument, to: dir.appendingPathComponent(files.paths))
+            figures.append(IndexPage.Figure(file: files.paths, caption: "\(id): trajectories over contour lines", inline: pathsDocument))
         }
         return figures
     }
 
     static func write(_ svg: SVGDocument, to url: URL) throws {
         do { try svg.write(to: url) } catch {
-            throw CLIError("\(url.path): cannot write: \(error.localizedDescription)")
+            throw CLIError("\(Message.clip(url.path)): cannot write: \(error.localizedDescription)")
         }
     }
 }

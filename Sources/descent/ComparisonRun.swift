@@ -21,6 +21,9 @@ struct Outcome {
     var accuracy: Double?
     /// Set when the optimizer threw (e.g. a non-finite gradient); the curve ends before.
     var failure: String?
+    /// Wall time of the optimization when θ_t was reached, for t in ``lossSteps`` (the clock of
+    /// the training loop: without the extra full-data evaluations).
+    var lossSeconds: [Double] = []
 
     var steps: Int { lossSteps.last ?? 0 }
     var finalLoss: Double { losses.last ?? .nan }
@@ -72,19 +75,24 @@ func runComparison<S: BLASScalar>(
         return Double(r.loss)
     }
     let lossSteps = evaluated.map { records[$0].step }
+    let lossSeconds = evaluated.map { records[$0].elapsed }
     let path = problem.objective.dimension == 2 ? records.map { $0.parameters.map { Double($0) } } : []
     let accuracy = records.last.flatMap { r in r.parameters.withUnsafeBufferPointer { problem.objective.accuracy(at: $0) } }
     let settledIndex = settled(losses, below: plan.tolerance)
     return Outcome(optimizer: settings.name, settings: settings, losses: losses, lossSteps: lossSteps, path: path, seconds: seconds,
                    stepsToTolerance: settledIndex.map { lossSteps[$0] }, stopReason: stopReason,
-                   accuracy: accuracy, failure: failure)
+                   accuracy: accuracy, failure: failure, lossSeconds: lossSeconds)
 }
 
 /// Whether the problem supplies the curvature the natural gradient needs.
 func suppliesCurvature<S: BLASScalar>(_ problem: Problem<S>) -> Bool {
-    // The training loop's own source of curvature (the exact Fisher, its default).
+    // The training loop's own source of curvature (the exact Fisher, its default), asked on one
+    // sample: on all of the data it would form the full Jacobian (12 GB for the wide perceptron).
     func open<F: Objective>(_ f: F) -> Bool where F.Scalar == S {
-        problem.start.withUnsafeBufferPointer { f.curvature(at: $0, batch: nil, fisher: .exact) != nil }
+        problem.start.withUnsafeBufferPointer { θ in
+            guard f.sampleCount > 0 else { return f.curvature(at: θ, batch: nil, fisher: .exact) != nil }
+            return [0].withUnsafeBufferPointer { f.curvature(at: θ, batch: $0, fisher: .exact) != nil }
+        }
     }
     return open(problem.objective)
 }

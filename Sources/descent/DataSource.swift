@@ -3,32 +3,39 @@ import DescentProblems
 
 
 /// Where a data problem's samples come from: a CSV file, a bundled set (`breast-cancer`,
-/// `digits`), or synthetic data drawn from the seed.
+/// `digits`), Fashion-MNIST as Debian installs it (`fashion-mnist`, the first `--samples`
+/// training images), or synthetic data drawn from the seed. The autoencoder reads a CSV
+/// without a target column (every column an input).
 ///
 /// `--data breast-cancer` and `--data digits` name the sets shipped with DescentProblems
 /// (Wisconsin breast cancer, 569 × 30, binary target; UCI digits 8×8, 1797 × 64, ten classes);
 /// any other value is a file path (write `./digits` for a file of that name).
 struct DataSource {
-    enum Kind { case file(String), bundled(String), synthetic }
+    enum Kind { case file(String), bundled(String), fashionMNIST, synthetic }
     var kind: Kind
     var target: String
     var standardize: Bool
     var samples: Int
+    /// `--samples` as given (nil: all of Fashion-MNIST).
+    var requestedSamples: Int?
     var features: Int
     var classes: Int
     var problem: ProblemName
 
     static let bundledNames = ["breast-cancer", "digits"]
+    /// The `--data` value for Fashion-MNIST.
+    static let fashionMNIST = "fashion-mnist"
 
     init(spec: ProblemSettings) {
         if let data = spec.data {
-            kind = Self.bundledNames.contains(data) ? .bundled(data) : .file(data)
+            kind = data == Self.fashionMNIST ? .fashionMNIST : Self.bundledNames.contains(data) ? .bundled(data) : .file(data)
         } else {
             kind = .synthetic
         }
         target = spec.target ?? "target"
         standardize = spec.standardize
         samples = spec.samples ?? 500
+        requestedSamples = spec.samples
         features = spec.features ?? 5
         classes = spec.classes ?? 3
         problem = spec.name
@@ -38,7 +45,14 @@ struct DataSource {
         let data: Dataset<S>
         switch kind {
         case .file(let path):
-            data = try Self.readCSV(path: path, target: target)
+            data = try Self.readCSV(path: path, target: problem == .autoencoder ? nil : target)
+        case .fashionMNIST:
+            do {
+                data = try FashionMNIST.load(samples: requestedSamples)
+            } catch let error as DataError {
+                let hint = FashionMNIST.isInstalled() ? "" : " (install Debian's dataset-fashion-mnist: scripts/install-deps)"
+                throw CLIError("\(error)\(hint)")
+            }
         case .bundled(let name):
             data = try Self.bundled(name)
         case .synthetic:
@@ -47,11 +61,15 @@ struct DataSource {
         return standardize ? data.standardized() : data
     }
 
-    static func readCSV<S: BLASScalar>(path: String, target: String) throws -> Dataset<S> {
-        do {
-            return try CSVLoader.load(URL(fileURLWithPath: path), targetColumn: target)
-        } catch let error as DataError {
-            throw CLIError("\(error)")
+    /// The CSV at `path`; `target` nil reads every column as an input.
+    static func readCSV<S: BLASScalar>(path: String, target: String?) throws -> Dataset<S> {
+        // Under mpirun each rank reads its own copy: a file missing on one rank ends every rank.
+        try DistributedLaunch.agreeing("--data \(Message.clip(path))") {
+            do {
+                return try CSVLoader.load(URL(fileURLWithPath: path), targetColumn: target)
+            } catch let error as DataError {
+                throw CLIError("\(error)")
+            }
         }
     }
 

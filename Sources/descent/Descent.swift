@@ -11,7 +11,7 @@ struct DescentCommand: ParsableCommand {
         commandName: "descent",
         abstract: "Stochastic optimization on BLAS/LAPACK: run, compare and benchmark optimizers.",
         version: VersionInfo.text,
-        subcommands: [Run.self, Compare.self, Bench.self]
+        subcommands: [Run.self, Compare.self, Bench.self, Doctor.self]
     )
 
     /// ArgumentParser's message on one line: a list of valid values ("- a", "- b" on their own
@@ -38,7 +38,9 @@ struct DescentCommand: ParsableCommand {
 
     /// Parses and runs, printing errors on one line.
     static func main() {
+        KernelSelection.reexecuteIfGeneric()
         do {
+            try DistributedLaunch.requireSameArguments(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(ResumeArguments.expand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {

@@ -11,25 +11,26 @@ enum GroupArguments {
     static func parse(_ values: [String]) throws -> [(name: String, overrides: [String: GroupValue])] {
         var result: [(name: String, overrides: [String: GroupValue])] = []
         for text in values {
+            let spec = Message.clip(text)
             guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
-                throw CLIError("--group \(text): expected NAME:key=value[,key=value]")
+                throw CLIError("--group \(spec): expected NAME:key=value[,key=value]")
             }
             let name = String(text[..<colon])
             var overrides: [String: GroupValue] = [:]
             for pair in text[text.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false) {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty else {
-                    throw CLIError("--group \(text): '\(pair)' is not key=value")
+                    throw CLIError("--group \(spec): '\(Message.clip(pair, limit: 40))' is not key=value")
                 }
                 let key = String(parts[0]), raw = parts[1].lowercased()
                 let value: GroupValue
                 if raw == "true" { value = .flag(true) } else if raw == "false" { value = .flag(false) } else if let v = Double(raw) {
                     value = .number(v)
                 } else {
-                    throw CLIError("--group \(text): the value of \(key) '\(parts[1])' is neither a number nor true/false")
+                    throw CLIError("--group \(spec): the value of \(Message.clip(key, limit: 40)) '\(Message.clip(parts[1], limit: 40))' is neither a number nor true/false")
                 }
                 guard overrides.updateValue(value, forKey: key) == nil else {
-                    throw CLIError("--group \(text): \(key) is given twice")
+                    throw CLIError("--group \(spec): \(Message.clip(key, limit: 40)) is given twice")
                 }
             }
             result.append((name, overrides))

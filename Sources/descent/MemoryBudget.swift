@@ -8,19 +8,10 @@ import Darwin
 #endif
 
 /// Sizes checked before anything is allocated: products in overflow-checked arithmetic, compared
-/// with the machine's physical memory, so that a size the machine cannot hold is a one-line error
-/// instead of "Fatal error: failed to allocate".
+/// with what this process can allocate (``MemoryLimit``: physical memory, and the headroom below
+/// the address-space limit `ulimit -v`), so that a size the process cannot hold is a one-line
+/// error instead of "Fatal error: failed to allocate".
 enum MemoryBudget {
-    /// The machine's physical memory in bytes (`sysconf(_SC_PHYS_PAGES) × _SC_PAGESIZE`, else
-    /// `MemTotal` of /proc/meminfo, else Foundation's figure).
-    static let physicalBytes: Int = {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
-        if pages > 0, pageSize > 0, case let (p, overflow) = pages.multipliedReportingOverflow(by: pageSize), !overflow {
-            return p
-        }
-        return Int(clamping: ProcessInfo.processInfo.physicalMemory)
-    }()
-
     /// The product of `factors`, or nil when it overflows `Int` (or a factor is negative).
     static func product(_ factors: Int...) -> Int? { product(factors) }
 
@@ -52,32 +43,31 @@ enum MemoryBudget {
     /// or when the trace's target cannot be replaced (a directory, a device): before training.
     static func requireRun<S: BLASScalar>(_: S.Type, dimension n: Int, steps: Int, trace: String?) throws {
         let s = MemoryLayout<S>.size
-        try require(product(n, 8 * s), for: "\(n) parameters")
+        // The loss history: one record per step up to its limit (about 200 bytes with a checkpoint's copy).
+        let history = product(Swift.min(steps &+ 1, TrainingOptions<S>.defaultHistoryLimit), 200)
+        try require(sum([product(n, 8 * s), history]), for: "\(n) parameters")
         guard let trace else { return }
         try require(sum([product(n, 8 * s), product(steps &+ 1, n &+ 2, s + 24)]), for: "--trace with --steps \(steps) × \(n) parameters")
         do {
-            try AtomicFile.checkReplaceable(trace)
+            try AtomicFile.checkWritable(URL(fileURLWithPath: trace))
         } catch let error as AtomicFileError {
             throw CLIError("--trace \(error.description)")
         }
     }
 
     /// Bytes as "1.5 GB" (powers of 1000).
-    static func format(_ bytes: Int) -> String {
-        let units = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"]
-        var v = Double(bytes), i = 0
-        while v >= 1000, i < units.count - 1 { v /= 1000; i += 1 }
-        return i == 0 ? "\(bytes) bytes" : String(format: "%.3g %@", v, units[i])
-    }
+    static func format(_ bytes: Int) -> String { MemoryLimit.format(bytes) }
 
-    /// Throws unless `bytes` (nil: beyond Int) fits in the physical memory. `what` names the
-    /// options responsible, e.g. "--samples 10000000000 × --features 5".
+    /// Throws unless `bytes` (nil: beyond Int) fits in what the process can allocate. `what`
+    /// names the options responsible, e.g. "--samples 10000000000 × --features 5".
     static func require(_ bytes: Int?, for what: String) throws {
+        let available = MemoryLimit.availableBytes
+        let limit = MemoryLimit.addressSpaceLimit != nil ? "the address-space limit (ulimit -v) leaves" : "this machine has"
         guard let bytes else {
-            throw CLIError("\(what): the sizes overflow 64-bit arithmetic, far beyond this machine's \(format(physicalBytes)) of memory")
+            throw CLIError("\(what): the sizes overflow 64-bit arithmetic, far beyond the \(format(available)) of memory \(limit)")
         }
-        guard bytes <= physicalBytes else {
-            throw CLIError("\(what): needs about \(format(bytes)) of memory, more than this machine's \(format(physicalBytes))")
+        guard bytes <= available else {
+            throw CLIError("\(what): needs about \(format(bytes)) of memory, more than the \(format(available)) \(limit)")
         }
     }
 }
@@ -98,12 +88,19 @@ enum SizeArgument {
 
 /// Values echoed in messages are cut to a readable length.
 enum Message {
-    static let limit = 80
+    static let limit = MessageValue.limit
 
-    /// `text` cut to `limit` characters with "…" and the total length when longer.
+    /// `text` cut to `limit` characters with "…" and the total length when longer
+    /// (``MessageValue/clip(_:limit:)``, the one rule of every message).
     static func clip(_ text: some StringProtocol, limit: Int = limit) -> String {
-        guard text.count > limit else { return String(text) }
-        return String(text.prefix(limit)) + "… (\(text.count) characters)"
+        MessageValue.clip(text, limit: limit)
+    }
+
+    /// An error's message without the path it names (the caller names the option and the path):
+    /// the reason of a file error, else the description.
+    static func reason(_ error: any Error) -> String {
+        if let file = error as? AtomicFileError { return file.reason }
+        return Message.clip(error.localizedDescription, limit: 300)
     }
 
     /// Up to `shown` names, then "and N more".

@@ -5,12 +5,13 @@ import Foundation
 /// `train` that also hands back the optimizer after the run (to report what it chose, e.g.
 /// the natural gradient's solver).
 func trainKeepingOptimizer<S: BLASScalar>(
-    _ objective: any Objective<S>, from start: [S], optimizer: any Optimizer<S>, options: TrainingOptions<S>
+    _ objective: any Objective<S>, from start: [S], optimizer: any Optimizer<S>, options: TrainingOptions<S>,
+    callback: ((TrainingRecord<S>) -> TrainingControl)? = nil
 ) throws -> (TrainingResult<S>, any Optimizer<S>) {
     func withObjective<F: Objective>(_ f: F) throws -> (TrainingResult<S>, any Optimizer<S>) where F.Scalar == S {
         func withOptimizer<O: Optimizer>(_ o: O) throws -> (TrainingResult<S>, any Optimizer<S>) where O.Scalar == S {
             var o = o
-            let result = try minimize(f, from: start, optimizer: &o, options: options)
+            let result = try minimize(f, from: start, optimizer: &o, options: options, callback: callback)
             return (result, o)
         }
         return try withOptimizer(optimizer)
@@ -24,16 +25,4 @@ func naturalSolverLine<S: BLASScalar>(_ optimizer: any Optimizer<S>) -> String? 
     guard let natural = optimizer as? NaturalGradient<S>, let solver = natural.activeSolver else { return nil }
     let refinement = natural.activeCholeskyPrecision == .mixed ? ", \(natural.lastRefinementIterations) refinement iteration(s) in the last solve" : ""
     return "solver:     \(solver) (\(natural.solver.rawValue)\(refinement))"
-}
-
-/// The one-line OpenBLAS kernel hint (``OpenBLAS/machineKernelHint``) on standard error, at
-/// most once per process. Never changes OpenBLAS's settings.
-enum KernelHint {
-    private static let printed: Bool = {
-        guard let hint = OpenBLAS.machineKernelHint else { return false }
-        FileHandle.standardError.write(Data((hint + "\n").utf8))
-        return true
-    }()
-
-    static func printOnce() { _ = printed }
 }

@@ -92,6 +92,11 @@ struct OptimizerSettings: Sendable {
 
     /// The optimizer with the library's defaults, overridden by the set values, validated.
     func make<S: BLASScalar>(_: S.Type) throws -> any RegisteredOptimizer<S> {
+        if values.contains(where: { $0.option == "--adaptive" }) { return try makeAdaptiveKFAC(S.self) }
+        let adaptiveOnly = Set(AdaptiveKFAC<Double>.hyperparameterDescriptors.flatMap(\.flags)).subtracting(name.descriptor.flags)
+        if let option = setOptions.first(where: adaptiveOnly.contains) {
+            throw CLIError("\(option) applies to adaptive K-FAC only (--optimizer kfac --adaptive)")
+        }
         try checkApplicable()
         let descriptor = name.descriptor
         let named = values.compactMap { option, value in descriptor.hyperparameter(flag: option).map { ($0.name, value) } }
@@ -100,5 +105,22 @@ struct OptimizerSettings: Sendable {
         } catch let error as ParameterLayoutError {
             throw CLIError("\(name.rawValue): \(error)")
         }
+    }
+
+    /// `--optimizer kfac --adaptive`: ``AdaptiveKFAC`` with the set options (its hyperparameters'
+    /// flags and `--fisher`); the learning rate and KL clipping do not apply (the quadratic model
+    /// chooses the step).
+    func makeAdaptiveKFAC<S: BLASScalar>(_: S.Type) throws -> any RegisteredOptimizer<S> {
+        guard name == .kfac else { throw CLIError("--adaptive applies to kfac only, not \(name.rawValue)") }
+        let specs = AdaptiveKFAC<S>.hyperparameterDescriptors
+        var o = try AdaptiveKFAC<S>()
+        for (option, value) in values where option != "--adaptive" {
+            guard let spec = specs.first(where: { $0.flags.contains(option) }) else {
+                throw CLIError("\(option) does not apply to adaptive K-FAC (the quadratic model chooses the step; options: \(specs.flatMap(\.flags).joined(separator: ", ")), --fisher)")
+            }
+            do { try o.setHyperparameter(spec.name, to: value) } catch { throw CLIError("kfac --adaptive: \(error)") }
+        }
+        try o.validate()
+        return o
     }
 }

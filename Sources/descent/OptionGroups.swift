@@ -38,10 +38,20 @@ struct OptimizerOptions: ParsableArguments {
     var stepLength: Double?
     @Option(name: .customLong("kfac-decay"), parsing: .unconditional, help: "K-FAC: decay β of the factors' moving average (default 0.95; 0 = each batch's factors).")
     var kfacDecay: Double?
-    @Option(name: .customLong("inverse-interval"), parsing: .unconditional, help: "K-FAC: refactor (Cholesky) every T steps (default 10).")
+    @Option(name: .customLong("inverse-interval"), parsing: .unconditional, help: "K-FAC: refactor (Cholesky) every T steps (default 10; adaptive 5).")
     var inverseInterval: Int?
     @Option(name: .customLong("kl-clip"), parsing: .unconditional, help: "K-FAC: KL clipping κ, ν = min(1, √(κ / (η² Σ⟨∇W, ΔW⟩))).")
     var klClip: Double?
+    @Flag(help: "K-FAC: adaptive learning rate, momentum and damping (kfac-jax's Optimizer; --damping is then λ₀, default 1).")
+    var adaptive = false
+    @Option(name: .customLong("damping-interval"), parsing: .unconditional, help: "Adaptive K-FAC: adapt λ every K steps (default 5).")
+    var dampingInterval: Int?
+    @Option(name: .customLong("damping-decay"), parsing: .unconditional, help: "Adaptive K-FAC: λ is multiplied or divided by ω^K (default ω = 0.9).")
+    var dampingDecay: Double?
+    @Option(name: .customLong("min-damping"), parsing: .unconditional, help: "Adaptive K-FAC: smallest λ (default 1e-8).")
+    var minDamping: Double?
+    @Option(name: .customLong("max-damping"), parsing: .unconditional, help: "Adaptive K-FAC: largest λ (default ∞).")
+    var maxDamping: Double?
     @Option(name: .customLong("group"), parsing: .singleValue, help: ArgumentHelp("""
         Per-group overrides, repeatable: NAME:key=value[,key=value]. NAME is a slice or group of the problem's \
         parameters (weights, biases; mlp: layer1.weights, layer1.biases, …); keys lr, weight-decay and the \
@@ -55,6 +65,7 @@ struct OptimizerOptions: ParsableArguments {
     static let declared: Set<String> = [
         "--lr", "--momentum", "--beta1", "--beta2", "--eps", "--rho", "--weight-decay", "--amsgrad", "--centered",
         "--eps-outside-sqrt", "--damping", "--fisher", "--step-length", "--kfac-decay", "--inverse-interval", "--kl-clip", "--solver",
+        "--adaptive", "--damping-interval", "--damping-decay", "--min-damping", "--max-damping",
     ]
     /// The options of the registry not declared above, as typed (`--lr-decay 0.01`).
     @Argument(parsing: .allUnrecognized, help: .hidden)
@@ -66,9 +77,12 @@ struct OptimizerOptions: ParsableArguments {
             ("--momentum", momentum), ("--beta1", beta1), ("--beta2", beta2), ("--eps", epsilon), ("--rho", rho),
             ("--weight-decay", weightDecay), ("--damping", damping), ("--step-length", stepLength),
             ("--kfac-decay", kfacDecay), ("--inverse-interval", inverseInterval.map(Double.init)), ("--kl-clip", klClip),
+            ("--damping-interval", dampingInterval.map(Double.init)), ("--damping-decay", dampingDecay),
+            ("--min-damping", minDamping), ("--max-damping", maxDamping),
         ]
         for (option, value) in numbers { s.set(option, number: value) }
-        for (option, on) in [("--amsgrad", amsgrad), ("--centered", centered), ("--eps-outside-sqrt", epsOutsideSqrt)] where on {
+        for (option, on) in [("--amsgrad", amsgrad), ("--centered", centered), ("--eps-outside-sqrt", epsOutsideSqrt),
+                             ("--adaptive", adaptive)] where on {
             s.set(option, .flag(true))
         }
         if let solver { s.set("--solver", try RegistryOptions.value(solver, option: "--solver")) }
@@ -89,7 +103,9 @@ struct TrainingArguments: ParsableArguments {
     var batchSize: Int?
     @Option(parsing: .unconditional, help: """
         Learning-rate schedule, starting from --lr: constant | step:EVERY:FACTOR | exponential:FACTOR | \
-        cosine[:PERIOD[:MIN]] (PERIOD defaults to --steps) | warmup:STEPS[:START_FACTOR][+SCHEDULE].
+        cosine[:PERIOD[:MIN]] (PERIOD defaults to --steps) | warmup:STEPS[:START_FACTOR][+SCHEDULE] | \
+        plateau[:FACTOR[:PATIENCE]] (reduce η when the monitored loss stops improving; defaults 0.1, 10) | \
+        warmup:STEPS[:START_FACTOR]+plateau[:FACTOR[:PATIENCE]].
         """)
     var schedule: String?
     @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Clip the gradient to this global norm before each step.")
@@ -113,25 +129,30 @@ struct TrainingArguments: ParsableArguments {
             schedule: try schedule.map { try ScheduleParser.parse($0, initial: learningRate, steps: steps) },
             gradientClipNorm: clipNorm.map { S($0) },
             lossTolerance: lossTolerance.map { S($0) }, gradientTolerance: gradientTolerance.map { S($0) },
-            recordParameters: recordParameters)
+            recordParameters: recordParameters,
+            // A trace writes every step (its memory is checked up front); otherwise the history is bounded.
+            historyLimit: recordParameters ? nil : TrainingOptions<S>.defaultHistoryLimit)
     }
 }
 
 /// `--schedule` text → ``LearningRateSchedule``.
 enum ScheduleParser {
     static func parse<S: BLASScalar>(_ text: String, initial: S, steps: Int) throws -> LearningRateSchedule<S> {
-        let parts = text.split(separator: "+", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if parts.count > 1, parts[1].trimmingCharacters(in: .whitespaces).isEmpty {
+            throw CLIError("--schedule '\(Message.clip(text))': nothing follows '+' (write WARMUP+SCHEDULE, e.g. warmup:10+cosine)")
+        }
         let head = parts.first ?? ""
         let fields = head.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         func number(_ i: Int, _ what: String) throws -> Double {
             guard i < fields.count, let v = Double(fields[i]), v.isFinite else {
-                throw CLIError("--schedule '\(text)': \(what) \(i < fields.count ? "'\(fields[i])' is not a number" : "is missing")")
+                throw CLIError("--schedule '\(Message.clip(text))': \(what) \(i < fields.count ? "'\(Message.clip(fields[i]))' is not a number" : "is missing")")
             }
             return v
         }
         func integer(_ i: Int, _ what: String) throws -> Int {
             guard i < fields.count, let v = Int(fields[i]), v > 0 else {
-                throw CLIError("--schedule '\(text)': \(what) \(i < fields.count ? "'\(fields[i])' is not a positive integer" : "is missing")")
+                throw CLIError("--schedule '\(Message.clip(text))': \(what) \(i < fields.count ? "'\(Message.clip(fields[i]))' is not a positive integer" : "is missing")")
             }
             return v
         }
@@ -153,12 +174,12 @@ enum ScheduleParser {
             let then = parts.count > 1 ? try parse(parts[1], initial: initial, steps: max(steps - w, 1)) : .constant(initial)
             schedule = .warmup(steps: w, startFactor: S(f), then: then)
         default:
-            throw CLIError("--schedule '\(text)': unknown schedule '\(fields[0])'; valid: constant, step, exponential, cosine, warmup")
+            throw CLIError("--schedule '\(Message.clip(text))': unknown schedule '\(Message.clip(fields[0]))'; valid: constant, step, exponential, cosine, warmup")
         }
         if parts.count > 1, fields[0].lowercased() != "warmup" {
-            throw CLIError("--schedule '\(text)': only warmup can be followed by '+SCHEDULE'")
+            throw CLIError("--schedule '\(Message.clip(text))': only warmup can be followed by '+SCHEDULE'")
         }
-        do { try schedule.validate() } catch { throw CLIError("--schedule '\(text)': \(error)") }
+        do { try schedule.validate() } catch { throw CLIError("--schedule '\(Message.clip(text))': \(error)") }
         return schedule
     }
 }

@@ -4,7 +4,7 @@ import DescentProblems
 
 /// The problems the tool knows, by their command-line names.
 enum ProblemName: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case quadratic, rosenbrock, beale, saddle, linear, logistic, softmax, mlp
+    case quadratic, rosenbrock, beale, saddle, linear, logistic, softmax, mlp, autoencoder
 
     var isPlane: Bool { [.quadratic, .rosenbrock, .beale, .saddle].contains(self) }
 }
@@ -17,21 +17,21 @@ struct ProblemOptions: ParsableArguments {
     var a: Double?
     @Option(parsing: .unconditional, help: "Quadratic: b of L = a²x̃² + b²ỹ² (library default 10).")
     var b: Double?
-    @Option(parsing: .unconditional, help: "MLP: hidden layer widths, e.g. 16,8.")
+    @Option(parsing: .unconditional, help: "MLP: hidden layer widths, e.g. 16,8. Autoencoder: the encoder's widths, mirrored by the decoder (default 1000,500,250,30).")
     var hidden: String?
-    @Option(help: "Data problems: a CSV file with a header row, or a bundled set: breast-cancer, digits. Without it: synthetic data.")
+    @Option(help: "Data problems: a CSV file with a header row, a bundled set (breast-cancer, digits), or fashion-mnist (Debian's dataset-fashion-mnist). Without it: synthetic data. The autoencoder takes fashion-mnist or a CSV whose columns are all inputs in [0, 1].")
     var data: String?
     @Option(help: "The CSV column holding the target (default: target).")
     var target: String?
     @Flag(help: "Standardize the features (z-scores, population std).")
     var standardize = false
-    @Option(parsing: .unconditional, help: "Synthetic data: number of samples (default 500).", transform: { try SizeArgument.parse($0) })
+    @Option(parsing: .unconditional, help: "Synthetic data: number of samples (default 500); fashion-mnist: the first N training images (default all 60000).", transform: { try SizeArgument.parse($0) })
     var samples: Int?
     @Option(parsing: .unconditional, help: "Synthetic data: number of features (linear, logistic, softmax; default 5).", transform: { try SizeArgument.parse($0) })
     var features: Int?
     @Option(parsing: .unconditional, help: "Synthetic data: number of classes (softmax; default 3).", transform: { try SizeArgument.parse($0) })
     var classes: Int?
-    @Option(help: "MLP: hidden activation, tanh|sigmoid (library default tanh).")
+    @Option(help: "MLP and autoencoder: hidden activation, tanh|sigmoid (library default tanh).")
     var activation: HiddenActivation?
     @Option(parsing: .unconditional, help: "L2 penalty of the regression models (library default 0).")
     var l2: Double?
@@ -65,10 +65,15 @@ struct ProblemSettings: Sendable {
         }
         if name != .quadratic, a != nil { try refuse("--a", "quadratic") }
         if name != .quadratic, b != nil { try refuse("--b", "quadratic") }
-        if name != .mlp, hidden != nil { try refuse("--hidden", "mlp") }
-        if name != .mlp, activation != nil { try refuse("--activation", "mlp") }
-        if name == .mlp, l2 != nil { try refuse("--l2", "linear, logistic, softmax") }
-        if name == .mlp || name.isPlane, features != nil { try refuse("--features", "linear, logistic, softmax (synthetic data)") }
+        if name != .mlp && name != .autoencoder, hidden != nil { try refuse("--hidden", "mlp, autoencoder") }
+        if name != .mlp && name != .autoencoder, activation != nil { try refuse("--activation", "mlp, autoencoder") }
+        if name == .mlp || name == .autoencoder, l2 != nil { try refuse("--l2", "linear, logistic, softmax") }
+        if name == .mlp || name == .autoencoder || name.isPlane, features != nil { try refuse("--features", "linear, logistic, softmax (synthetic data)") }
+        if name == .autoencoder {
+            guard data != nil else { throw CLIError("the autoencoder needs --data: fashion-mnist, or a CSV file whose columns are all inputs in [0, 1]") }
+            if target != nil { try refuse("--target", "linear, logistic, softmax, mlp; the autoencoder's CSV has no target column") }
+            if standardize { try refuse("--standardize", "linear, logistic, softmax, mlp; the autoencoder's inputs stay in [0, 1]") }
+        }
         if name != .softmax, classes != nil { try refuse("--classes", "softmax (synthetic data)") }
         if let a, !a.isFinite { throw CLIError("--a: \(a) is not a finite number") }
         if let b, !b.isFinite { throw CLIError("--b: \(b) is not a finite number") }
@@ -88,7 +93,10 @@ struct ProblemSettings: Sendable {
         }
         if target != nil && data == nil { throw CLIError("--target needs --data") }
         if let samples, samples < 2 { throw CLIError("--samples: \(samples) must be ≥ 2") }
-        if data != nil && samples != nil { throw CLIError("--samples applies to synthetic data only, not with --data") }
+        if data != nil && data != DataSource.fashionMNIST && samples != nil {
+            throw CLIError("--samples applies to synthetic data and --data \(DataSource.fashionMNIST) only, not with other --data")
+        }
+        if data == DataSource.fashionMNIST && target != nil { throw CLIError("--target does not apply to --data \(DataSource.fashionMNIST) (its target is the label)") }
     }
 
     /// Builds the objective in precision `S`; `start` (when given) must have its dimension.
@@ -112,6 +120,9 @@ struct ProblemSettings: Sendable {
             problem = Problem(plane: try s2.map { try Beale<S>(start: $0) } ?? Beale<S>())
         case .saddle:
             problem = Problem(plane: try s2.map { try Saddle<S>(start: $0) } ?? Saddle<S>())
+        case .autoencoder:
+            let data = try DataSource(spec: self).load(S.self, seed: seed)
+            problem = Problem(objective: try makeAutoencoder(data: data), seed: seed)
         case .linear, .logistic, .softmax, .mlp:
             try checkSyntheticSize(S.self)
             let data = try DataSource(spec: self).load(S.self, seed: seed)
@@ -171,6 +182,26 @@ struct ProblemSettings: Sendable {
             MemoryBudget.sum(widths.map { MemoryBudget.product(data.sampleCount, $0, 3 * s) }),
         ])
         try MemoryBudget.require(bytes, for: "--hidden \(Message.clip(hidden ?? "16"))")
+    }
+
+    /// The autoencoder of `data`'s features: `--hidden` the encoder's widths (default
+    /// 1000,500,250,30), `--activation`; throws when its parameters and activations would not fit.
+    func makeAutoencoder<S: BLASScalar>(data: Dataset<S>) throws -> any Objective<S> {
+        let widths = try hidden.map { try ListParser.integers($0, option: "--hidden") } ?? Autoencoder<S>.standardEncoderWidths
+        let layers = [data.featureCount] + widths + widths.dropLast().reversed() + [data.featureCount]
+        var parameters: [Int?] = []
+        for (i, o) in zip(layers, layers.dropFirst()) { parameters.append(MemoryBudget.product(i + 1, o)) }
+        let s = MemoryLayout<S>.size
+        let bytes = MemoryBudget.sum([
+            MemoryBudget.sum(parameters).flatMap { MemoryBudget.product($0, 8 * s) },
+            MemoryBudget.sum(layers.dropFirst().map { MemoryBudget.product(data.sampleCount, $0, 3 * s) }),
+        ])
+        try MemoryBudget.require(bytes, for: "--hidden \(Message.clip(hidden ?? widths.map(String.init).joined(separator: ",")))")
+        do {
+            return try Autoencoder(data: data, encoderWidths: widths, hiddenActivation: activation ?? .tanh)
+        } catch let error as DataError {
+            throw CLIError("autoencoder: \(error)")
+        }
     }
 
     func makePerceptron<S: BLASScalar>(data: Dataset<S>, l2: S) throws -> any Objective<S> {

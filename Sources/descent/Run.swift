@@ -35,6 +35,13 @@ struct Run: ParsableCommand {
     var precision: Precision = .double
     @Option(help: "Write the trajectory as CSV to this file.")
     var trace: String?
+    @Flag(help: "No progress line on standard error (by default: redrawn on a terminal, one line every 10 s otherwise).")
+    var quiet = false
+    @Option(name: .customLong("progress-interval"), parsing: .unconditional,
+            help: "Seconds between progress lines when standard error is not a terminal (default 10).")
+    var progressInterval: Double = 10
+    @Option(help: "Write a loss-only CSV to this file: step,loss,seconds,learning_rate[,validation_loss,validation_accuracy], one row per step.")
+    var log: String?
     @OptionGroup(title: "Distributed options (mpirun -np P descent run --distributed …)") var distributed: DistributedArguments
 
     enum Precision: String, CaseIterable, ExpressibleByArgument { case float, double }
@@ -46,8 +53,13 @@ struct Run: ParsableCommand {
         }
     }
 
+    func validate() throws {
+        guard progressInterval >= 0, progressInterval.isFinite else {
+            throw CLIError("--progress-interval: \(progressInterval) must be a finite number of seconds ≥ 0")
+        }
+    }
+
     func execute<S: BLASScalar>(_: S.Type) throws {
-        KernelHint.printOnce()
         if distributed.shardState, !optimizerOptions.group.isEmpty {
             throw CLIError("--group cannot be combined with --shard-state (each rank steps a shard of θ, not the groups); drop --shard-state")
         }
@@ -66,16 +78,26 @@ struct Run: ParsableCommand {
         if let b = training.batchSize, problem.objective.sampleCount == 0 {
             throw CLIError("--batch-size \(b): the \(self.problem.rawValue) problem has no data samples")
         }
+        let monitor = try RunMonitor<S>(totalSteps: training.steps, quiet: quiet, logPath: distributed.isPrimary ? log : nil, validating: false,
+                                       pipeInterval: progressInterval)
+        let observe: (TrainingRecord<S>) -> TrainingControl = { monitor.observe($0); return .continue }
         let ((result, trained), seconds) = try timed { () throws -> (TrainingResult<S>, any Optimizer<S>) in
             do {
                 if distributed.distributed {
-                    return (try distributed.train(problem.objective, from: problem.start, optimizer: optimizer, options: options), optimizer)
+                    return (try distributed.train(problem.objective, from: problem.start, optimizer: optimizer, options: options,
+                                                  callback: observe), optimizer)
                 }
-                return try trainKeepingOptimizer(problem.objective, from: problem.start, optimizer: optimizer, options: options)
+                return try trainKeepingOptimizer(problem.objective, from: problem.start, optimizer: optimizer, options: options,
+                                                 callback: observe)
             } catch let error as TrainingError {
+                monitor.abandon()
                 throw CLIError("\(error)")
+            } catch {
+                monitor.abandon()
+                throw error
             }
         }
+        try monitor.finish(paused: result.stopReason == .paused)
         if let trace, distributed.isPrimary {
             try Trace.write(result.history, dimension: problem.objective.dimension, to: trace)
         }
@@ -95,6 +117,7 @@ struct Run: ParsableCommand {
         }
         lines.append("time:       \(String(format: "%.3f", seconds)) s")
         if let trace { lines.append("trace:      \(trace) (\(result.history.count) rows)") }
+        if let log { lines.append("log:        \(log)") }
         lines.append(contentsOf: distributed.summaryLines)
         if distributed.isPrimary { print(lines.joined(separator: "\n")) }
     }

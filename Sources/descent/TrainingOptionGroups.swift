@@ -28,11 +28,12 @@ struct SessionOptions: ParsableArguments {
     var dimension: Int?
 
     /// The options stored in a checkpoint's arguments are replayed on --resume; these are not.
-    static let perInvocation: Set<String> = ["--checkpoint", "--checkpoint-every", "--checkpoint-format", "--stop-after", "--resume", "--trace", "--steps"]
+    static let perInvocation: Set<String> = ["--checkpoint", "--checkpoint-every", "--checkpoint-format", "--stop-after", "--resume", "--trace", "--steps",
+                                             "--log", "--quiet", "--progress-interval"]
 
     func isActive(schedule: String?) -> Bool {
         checkpoint != nil || checkpointEvery != nil || stopAfter != nil || resume != nil || validationSplit != nil
-            || validateEvery != nil || patience != nil || dimension != nil || (schedule?.lowercased().hasPrefix("plateau") ?? false)
+            || validateEvery != nil || patience != nil || dimension != nil || (schedule?.lowercased().contains("plateau") ?? false)
     }
 
     func validate() throws {
@@ -53,17 +54,19 @@ extension CheckpointFormat: ExpressibleByArgument {}
 enum PlateauParser {
     static func parse<S: BLASScalar>(_ text: String) throws -> ReduceLROnPlateau<S> {
         let fields = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count <= 3 else { throw CLIError("--schedule '\(text)': expected plateau[:FACTOR[:PATIENCE]]") }
+        guard fields.count <= 3, fields[0].lowercased() == "plateau" else {
+            throw CLIError("--schedule '\(Message.clip(text))': expected plateau[:FACTOR[:PATIENCE]]")
+        }
         var factor = 0.1, patience = 10
         if fields.count > 1 {
-            guard let f = Double(fields[1]), f > 0, f < 1 else { throw CLIError("--schedule '\(text)': FACTOR '\(fields[1])' must be a number in (0, 1)") }
+            guard let f = Double(fields[1]), f > 0, f < 1 else { throw CLIError("--schedule '\(Message.clip(text))': FACTOR '\(Message.clip(fields[1]))' must be a number in (0, 1)") }
             factor = f
         }
         if fields.count > 2 {
-            guard let p = Int(fields[2]), p >= 0 else { throw CLIError("--schedule '\(text)': PATIENCE '\(fields[2])' must be an integer ≥ 0") }
+            guard let p = Int(fields[2]), p >= 0 else { throw CLIError("--schedule '\(Message.clip(text))': PATIENCE '\(Message.clip(fields[2]))' must be an integer ≥ 0") }
             patience = p
         }
-        do { return try ReduceLROnPlateau<S>(factor: S(factor), patience: patience) } catch { throw CLIError("--schedule '\(text)': \(error)") }
+        do { return try ReduceLROnPlateau<S>(factor: S(factor), patience: patience) } catch { throw CLIError("--schedule '\(Message.clip(text))': \(error)") }
     }
 }
 
@@ -104,20 +107,23 @@ enum ResumeArguments {
         let typed = groups(Array(args.dropFirst()))
         guard let resume = typed.first(where: { $0.0 == "--resume" }) else { return args }
         guard let path = resume.1.first, resume.1.count == 1 else { throw CLIError("--resume needs one FILE") }
-        let summary: TrainingStateSummary
-        do {
-            summary = try TrainingStateSummary(contentsOf: URL(fileURLWithPath: path))
-        } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
-            throw CLIError("--resume \(path): no such file")
-        } catch {
-            throw CLIError("--resume \(path): \(error.localizedDescription)")
+        let summary: TrainingStateSummary = try DistributedLaunch.agreeing("--resume \(Message.clip(path))") {
+            do {
+                return try TrainingStateSummary(contentsOf: URL(fileURLWithPath: path))
+            } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
+                throw CLIError("--resume \(Message.clip(path)): no such file")
+            } catch let error as AtomicFileError where !FileManager.default.fileExists(atPath: path) {
+                throw CLIError("--resume \(Message.clip(path)): no such file (\(error.reason))")
+            } catch {
+                throw CLIError("--resume \(Message.clip(path)): \(Message.reason(error))")
+            }
         }
         let kind = summary.optimizerKind.hasPrefix("distributed-") ? String(summary.optimizerKind.dropFirst("distributed-".count)) : summary.optimizerKind
         guard !OptimizerRegistry.names(checkpointKind: kind).isEmpty else {
             throw CLIError("--resume \(path): the checkpoint holds a \(summary.optimizerKind) optimizer, which this version does not know (known: \(OptimizerRegistry.names.joined(separator: ", ")))")
         }
         guard let stored = summary.metadata["arguments"] else {
-            throw CLIError("--resume \(path): the checkpoint holds no command-line arguments (it was not written by descent run)")
+            throw CLIError("--resume \(Message.clip(path)): the checkpoint holds no command-line arguments (it was not written by descent run)")
         }
         let storedGroups = groups(stored.isEmpty ? [] : stored.components(separatedBy: separator))
         for (name, values) in typed where !SessionOptions.perInvocation.contains(name) {
@@ -125,7 +131,7 @@ enum ResumeArguments {
             guard let match, match.1 == values else {
                 let given = ([name] + values).joined(separator: " ")
                 let saved = match.map { ([$0.0] + $0.1).joined(separator: " ") } ?? "not set"
-                throw CLIError("--resume \(path): \(given) contradicts the checkpoint (\(saved)); drop it to continue the saved run")
+                throw CLIError("--resume \(Message.clip(path)): \(Message.clip(given)) contradicts the checkpoint (\(Message.clip(saved))); drop it to continue the saved run")
             }
         }
         let typedSteps = typed.contains { $0.0 == "--steps" }
@@ -153,11 +159,7 @@ extension Run {
             try settings.checkApplicable()
             let stride = MemoryLayout<S>.stride
             // θ, g, up to three optimizer buffers, the best θ of early stopping: checked before allocating.
-            let (bytes, overflow) = n.multipliedReportingOverflow(by: stride * 6)
-            let memory = ProcessInfo.processInfo.physicalMemory
-            guard !overflow, UInt64(bytes) <= memory / 10 * 8 else {
-                throw CLIError("--dimension \(n): about \(overflow ? "more than 2⁶³" : "\(bytes / 1_000_000) MB") needed for \(precision.rawValue) θ, gradient and optimizer state; this machine has \(memory / 1_000_000) MB")
-            }
+            try MemoryBudget.require(MemoryBudget.product(n, stride, 6), for: "--dimension \(n) (the memory needed for \(precision.rawValue) θ, gradient and optimizer state)")
             if trace != nil, n > 10_000 { throw CLIError("--trace records θ at every step: use it with --dimension ≤ 10000 (got \(n))") }
             do {
                 objective = try IllConditionedQuadraticND<S>(dimension: n, a: S(settings.a ?? 1), b: S(settings.b ?? 10))
@@ -167,7 +169,7 @@ extension Run {
             }
             startPoint = startValues.map { $0.count == 1 ? [S](repeating: S($0[0]), count: n) : $0.map { S($0) } } ?? objective.initialParameters(seed: training.seed)
         } else if let fraction = session.validationSplit {
-            guard !self.problem.isPlane else { throw CLIError("--validation-split applies to data problems (linear, logistic, softmax, mlp)") }
+            guard !self.problem.isPlane else { throw CLIError("--validation-split applies to data problems (linear, logistic, softmax, mlp, autoencoder)") }
             try settings.checkApplicable()
             let standardize = settings.standardize
             settings.standardize = false
@@ -192,6 +194,7 @@ extension Run {
         if let b = training.batchSize, objective.sampleCount == 0 {
             throw CLIError("--batch-size \(b): the \(self.problem.rawValue) problem has no data samples")
         }
+        try MemoryBudget.requireRun(S.self, dimension: objective.dimension, steps: training.steps, trace: trace)
 
         let optimizer: any Optimizer<S>
         do {
@@ -202,9 +205,19 @@ extension Run {
         // Training options: a plateau replaces the schedule; patience and validation add theirs.
         var arguments = training
         var plateau: ReduceLROnPlateau<S>? = nil
-        if let s = training.schedule, s.lowercased().hasPrefix("plateau") {
-            plateau = try PlateauParser.parse(s)
-            arguments.schedule = nil
+        if let s = training.schedule, let at = s.lowercased().range(of: "plateau") {
+            // plateau[:…] alone, or warmup:W[:F]+plateau[:…] (the warm-up, then the plateau).
+            let offset = s.lowercased().distance(from: s.lowercased().startIndex, to: at.lowerBound)
+            let head = String(s.prefix(offset)), tail = String(s.dropFirst(offset))
+            plateau = try PlateauParser.parse(tail)
+            if head.isEmpty {
+                arguments.schedule = nil
+            } else {
+                guard head.hasSuffix("+"), head.lowercased().hasPrefix("warmup:"), head.dropLast().split(separator: "+").count == 1 else {
+                    throw CLIError("--schedule '\(Message.clip(s))': only a warm-up can come before a plateau (warmup:STEPS[:START_FACTOR]+plateau[:FACTOR[:PATIENCE]])")
+                }
+                arguments.schedule = String(head.dropLast())
+            }
         }
         var options = try arguments.options(S.self, learningRate: optimizer.learningRate, recordParameters: trace != nil)
         if let fisher = optimizerOptions.fisher { options.fisher = fisher }
@@ -235,6 +248,7 @@ extension Run {
             case .linear: return try LinearRegression(data: data, l2: l2)
             case .logistic: return try LogisticRegression(data: data, l2: l2)
             case .softmax: return try SoftmaxRegression(data: data, l2: l2)
+            case .autoencoder: return try settings.makeAutoencoder(data: data)
             default: return try settings.makePerceptron(data: data, l2: l2)
             }
         } catch let error as DataError {
@@ -251,38 +265,60 @@ extension Run {
         }
         var state: TrainingState<O>
         if let resume = session.resume {
-            state = try distributed.agreeing("--resume \(resume)") {
+            let mine = try distributed.resumePath(resume)
+            state = try distributed.agreeing("--resume \(Message.clip(resume))") {
                 do {
-                    return try TrainingState<O>(contentsOf: URL(fileURLWithPath: distributed.rankPath(resume)))
+                    return try TrainingState<O>(contentsOf: URL(fileURLWithPath: mine))
                 } catch {
-                    throw CLIError("--resume \(distributed.rankPath(resume)): \(error.localizedDescription)")
+                    throw CLIError("--resume \(Message.clip(mine)): \(Message.reason(error))")
                 }
             }
             try distributed.checkSameStep(state.step, path: resume)
             guard state.parameters.count == objective.dimension else {
-                throw CLIError("--resume \(resume): the checkpoint holds \(state.parameters.count) parameters, the problem has \(objective.dimension)")
+                throw CLIError("--resume \(Message.clip(resume)): the checkpoint holds \(state.parameters.count) parameters, the problem has \(objective.dimension)")
             }
             guard training.steps >= state.step else {
                 throw CLIError("--steps \(training.steps): the checkpoint is already at step \(state.step); --steps may only raise the total")
             }
             state.options.maxSteps = training.steps
             state.options.recordParameters = trace != nil
+            state.options.historyLimit = trace != nil ? nil : TrainingOptions<S>.defaultHistoryLimit
         } else {
             let runArguments = Array(CommandLine.arguments.drop { $0 != "run" }.dropFirst())
             do {
-                state = try TrainingState(parameters: start, optimizer: optimizer, options: options,
-                                          metadata: ["arguments": ResumeArguments.storable(runArguments), "precision": precision.rawValue])
+                var metadata = ["arguments": ResumeArguments.storable(runArguments), "precision": precision.rawValue]
+                if let every = session.checkpointEvery { metadata["checkpoint-every"] = String(every) }
+                if let ranks = distributed.rankCount { metadata["ranks"] = "\(ranks)" }
+                state = try TrainingState(parameters: start, optimizer: optimizer, options: options, metadata: metadata)
             } catch { throw CLIError("\(error)") }
         }
         let firstStep = state.step
-        let format = session.checkpointFormat ?? .binary
-        let url = session.checkpoint.map { URL(fileURLWithPath: $0) }
+        // Resuming into the same file keeps its encoding (a JSON checkpoint starts with "{").
+        let resumedJSON = session.checkpoint == nil && session.resume.map {
+            (try? FileHandle(forReadingFrom: URL(fileURLWithPath: $0)).read(upToCount: 1)) == Data("{".utf8)
+        } == true
+        let format = session.checkpointFormat ?? (resumedJSON ? .json : .binary)
+        // --resume without --checkpoint keeps checkpointing to the file it resumed from, at the
+        // saved --checkpoint-every.
+        let checkpointPath = session.checkpoint ?? session.resume
+        let url = checkpointPath.map { URL(fileURLWithPath: $0) }
+        let checkpointEvery = session.checkpointEvery
+            ?? (session.checkpoint == nil && session.resume != nil ? state.metadata["checkpoint-every"].flatMap { Int($0) } : nil)
+        if session.checkpointEvery != nil || session.checkpoint != nil { state.metadata["checkpoint-every"] = checkpointEvery.map(String.init) }
+        if let url {  // before training: a checkpoint that cannot be written fails now, not after the run
+            let mine = distributed.rankPath(url.path, step: state.step)
+            try distributed.agreeing("--checkpoint \(Message.clip(url.path))") {
+                do { try AtomicFile.checkWritable(URL(fileURLWithPath: mine)) } catch {
+                    throw CLIError("--checkpoint \(Message.clip(mine)): \(Message.reason(error))")
+                }
+            }
+        }
         func save() throws {
             guard let url else { return }
-            let mine = URL(fileURLWithPath: distributed.rankPath(url.path))  // per-rank files with --distributed
-            try distributed.agreeing("writing the checkpoint") {
-                do { try state.write(to: mine, format: format) } catch {
-                    throw CLIError("\(mine.path): cannot write the checkpoint: \(error.localizedDescription)")
+            // With --distributed: one file per rank, written and published as one set.
+            try distributed.writeCheckpointSet(url.path, step: state.step) { path in
+                do { try state.write(to: URL(fileURLWithPath: path), format: format) } catch {
+                    throw CLIError("--checkpoint \(Message.clip(path)): cannot write the checkpoint: \(Message.reason(error))")
                 }
             }
         }
@@ -291,14 +327,18 @@ extension Run {
         // give the same trajectory as one call.
         var remaining = session.stopAfter
         var result: TrainingResult<S>? = nil
+        let monitor = try RunMonitor<S>(totalSteps: training.steps, quiet: quiet, logPath: distributed.isPrimary ? log : nil,
+                                        validating: validation != nil, pipeInterval: progressInterval)
+        let control: TrainingCallback<O> = { record, _, _ in monitor.observe(record); return .continue }
+        defer { monitor.abandon() }
         let (_, seconds) = try timed { () throws -> Void in
             repeat {
-                var chunk = session.checkpointEvery
+                var chunk = checkpointEvery
                 if let r = remaining { chunk = Swift.min(chunk ?? r, r) }
                 state.options.stopAfter = chunk
                 let before = state.step
                 do {
-                    result = try minimize(objective, state: &state, validation: validation)
+                    result = try minimize(objective, state: &state, validation: validation, control: control)
                 } catch let error as TrainingError {
                     throw CLIError("\(error)")
                 }
@@ -308,8 +348,11 @@ extension Run {
         }
         state.options.stopAfter = nil
         guard let result else { throw CLIError("internal: no result") }
+        try monitor.finish(paused: result.stopReason == .paused)
 
-        let history = Array(state.history[firstStep...]) + [result.history.last!]
+        // A paused run's trace ends at its last step; the resumed run's trace starts at the
+        // paused step with the loss of the batch that step used (one step, one row, one meaning).
+        let history = state.history.filter { $0.step >= firstStep } + (result.stopReason == .paused ? [] : [result.history.last!])
         if let trace, distributed.isPrimary {
             try Trace.write(history, dimension: objective.dimension, to: trace)
         }
@@ -332,6 +375,7 @@ extension Run {
         }
         lines.append("time:       \(String(format: "%.3f", seconds)) s")
         if let trace { lines.append("trace:      \(trace) (\(history.count) rows)") }
+        if let log { lines.append("log:        \(log)") }
         if let url {
             lines.append("checkpoint: \(url.path) (step \(state.step)\(result.stopReason == .paused ? "; continue with --resume \(url.path)" : ""))")
         }

@@ -13,22 +13,22 @@ enum Tuning {
         for plan in plans {
             let problem = try plan.settings.make(Double.self, seed: 0, start: nil)
             let steps = steps ?? plan.steps
-            var lines = ["\(plan.name.rawValue): \(steps) steps, tolerance loss ≤ \(plan.tolerance)"]
+            var lines = ["\(plan.identifier): \(steps) steps, tolerance loss ≤ \(plan.tolerance)"]
             var chosen: [String] = []
             for name in optimizers {
                 if name == .natural && !suppliesCurvature(problem) {
-                    progress.advance(label: "\(plan.name.rawValue) · \(name.rawValue)")
+                    progress.advance(label: "\(plan.identifier) · \(name.rawValue)")
                     continue
                 }
                 var results: [(lr: Double, outcome: Outcome)] = []
                 for lr in ComparisonPlan.grid(name) {
-                    progress.update(label: "\(plan.name.rawValue) · \(name.rawValue) lr=\(lr)")
+                    progress.update(label: "\(plan.identifier) · \(name.rawValue) lr=\(lr)")
                     var settings = plan.settings(for: name)   // the problem's Fisher and damping for `natural`
                     settings.learningRate = lr
                     let outcome = try runComparison(plan, problem: problem, settings: settings, steps: steps)
                     results.append((lr, outcome))
                 }
-                progress.advance(label: "\(plan.name.rawValue) · \(name.rawValue)")
+                progress.advance(label: "\(plan.identifier) · \(name.rawValue)")
                 let best = results.filter { !$0.outcome.diverged }.min { a, b in
                     switch (a.outcome.stepsToTolerance, b.outcome.stepsToTolerance) {
                     case let (x?, y?): return x < y || (x == y && a.outcome.finalLoss < b.outcome.finalLoss)

@@ -79,8 +79,8 @@ struct MPIRunTests {
         #expect(straight.0 == 0, "\(straight.1)")
         let paused = try Self.launch(ranks: 2, [descent] + common + ["--stop-after", "5", "--checkpoint", dir.appendingPathComponent("b.ckpt").path])
         #expect(paused.0 == 0, "\(paused.1)")
-        // One file per rank: rank 0's at the given path, rank 1's beside it.
-        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("b.ckpt.rank1").path))
+        // One file per rank: rank 0's at the given path, rank 1's beside it, named with the step.
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("b.ckpt.rank1.step5").path))
         let resumed = try Self.launch(ranks: 2, [descent, "run", "--resume", dir.appendingPathComponent("b.ckpt").path,
                                                  "--trace", dir.appendingPathComponent("b.csv").path])
         #expect(resumed.0 == 0, "\(resumed.1)")
@@ -91,9 +91,100 @@ struct MPIRunTests {
         #expect(a.count > 2 && b.count > 2)
         #expect(a.last == b.last, "straight \(a.last ?? ""), resumed \(b.last ?? "")")
         #expect(Array(a.suffix(b.count - 1)) == Array(b.dropFirst()))
-        // A resume on another number of ranks is refused with a clear message, not a hang.
+        // A resume on another number of ranks is refused with one clear message, not a hang.
         let wrong = try Self.launch(ranks: 3, [descent, "run", "--resume", dir.appendingPathComponent("b.ckpt").path])
         #expect(wrong.0 != 0 && wrong.0 != 124, "\(wrong.1)")
+        #expect(wrong.1.components(separatedBy: "descent: error").count == 2, "\(wrong.1)")
+        #expect(wrong.1.contains("written by 2 ranks, this job has 3"), "\(wrong.1)")
+    }
+
+    /// The descent executable beside descent-mpi-checks, or nil (recorded as an issue).
+    static func descentExecutable() -> String? {
+        guard let checks = Self.checks, Self.mpirun != nil else {
+            Issue.record("descent-mpi-checks or mpirun not found")
+            return nil
+        }
+        let descent = checks.deletingLastPathComponent().appendingPathComponent("descent").path
+        guard FileManager.default.isExecutableFile(atPath: descent) else {
+            Issue.record("the descent executable is not built next to descent-mpi-checks")
+            return nil
+        }
+        return descent
+    }
+
+    /// Ranks started with different flags (an MPMD launch: `--lr`, `--steps`, `--distributed` on
+    /// one rank only) are refused at start with one message, instead of training inconsistently
+    /// or waiting forever in collectives.
+    @Test("ranks started with different arguments are refused with one message")
+    func differentArgumentsAreRefused() throws {
+        guard let descent = Self.descentExecutable() else { return }
+        let common = ["run", "--problem", "logistic", "--optimizer", "adam", "--steps", "6"]
+        let variants: [([String], [String])] = [
+            (common + ["--distributed", "--lr", "0.1"], common + ["--distributed", "--lr", "0.2"]),
+            (common + ["--distributed"], ["run", "--problem", "logistic", "--optimizer", "adam", "--steps", "7", "--distributed"]),
+            (common + ["--distributed"], common),
+            (common + ["--distributed", "--shard-state"], common + ["--distributed"]),
+        ]
+        for (first, second) in variants {
+            let started = Date()
+            let result = try Self.launch(ranks: 1, [descent] + first + [":", "-np", "1", descent] + second)
+            #expect(result.0 != 0 && result.0 != 124, "\(second): \(result.1)")
+            #expect(result.1.contains("started with different arguments"), "\(second): \(result.1)")
+            #expect(result.1.components(separatedBy: "descent: error").count == 2, "\(second): \(result.1)")
+            #expect(Date().timeIntervalSince(started) < 60)
+        }
+        let same = try Self.launch(ranks: 2, [descent] + common + ["--distributed"])
+        #expect(same.0 == 0, "\(same.1)")
+    }
+
+    /// A data file present for rank 0 but missing for rank 1 (same command line, different
+    /// working folders) ends the job with Descent's messages: rank 1's naming the file, rank 0's
+    /// naming the step that failed there; not mpirun's generic report alone, and no hang.
+    @Test("a file missing on one rank ends the job with a Descent message")
+    func fileMissingOnOneRank() throws {
+        guard let descent = Self.descentExecutable() else { return }
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("descent-mpi-local-\(getpid())")
+        let present = root.appendingPathComponent("present"), absent = root.appendingPathComponent("absent")
+        try fm.createDirectory(at: present, withIntermediateDirectories: true)
+        try fm.createDirectory(at: absent, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: root) }
+        let rows = (0..<40).map { i in "\(Double(i % 7) / 7),\(Double(i % 5) / 5),\(i % 2)" }
+        try Data((["a,b,target"] + rows).joined(separator: "\n").utf8).write(to: present.appendingPathComponent("d.csv"))
+        let run = ["run", "--problem", "logistic", "--optimizer", "adam", "--steps", "3", "--distributed", "--data", "d.csv"]
+        let result = try Self.launch(ranks: 1, ["-wdir", present.path, descent] + run + [":", "-np", "1", "-wdir", absent.path, descent] + run)
+        #expect(result.0 != 0 && result.0 != 124, "\(result.1)")
+        #expect(result.1.contains("descent: error (rank 1): \(absent.path)/d.csv: no such file"), "\(result.1)")
+        #expect(result.1.contains("--data d.csv failed on another rank"), "\(result.1)")
+    }
+
+    /// A distributed checkpoint is one set: a rank that wrote its file of a newer step before the
+    /// set was published (rank 0's file replaced) leaves the previous set complete, and the
+    /// resume continues from it, at one step on every rank.
+    @Test("a distributed checkpoint is published as one set; an unpublished rank file leaves the previous set")
+    func checkpointSetIsAtomic() throws {
+        guard let descent = Self.descentExecutable() else { return }
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("descent-mpi-set-\(getpid())")
+        let published = root.appendingPathComponent("published"), crashed = root.appendingPathComponent("crashed")
+        try fm.createDirectory(at: published, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: root) }
+        let common = ["run", "--problem", "logistic", "--optimizer", "adam", "--lr", "0.05", "--batch-size", "16",
+                      "--steps", "12", "--distributed", "--shard-state"]
+        let ckpt = published.appendingPathComponent("c.ckpt").path
+        let first = try Self.launch(ranks: 2, [descent] + common + ["--stop-after", "5", "--checkpoint", ckpt])
+        #expect(first.0 == 0, "\(first.1)")
+        try fm.copyItem(at: published, to: crashed)
+        let second = try Self.launch(ranks: 2, [descent, "run", "--resume", ckpt, "--stop-after", "3", "--checkpoint", ckpt])
+        #expect(second.0 == 0, "\(second.1)")
+        #expect(try fm.contentsOfDirectory(atPath: published.path).sorted() == ["c.ckpt", "c.ckpt.rank1.step8"])
+        // The crash: rank 1's file of step 8 written, rank 0's not yet replaced.
+        try fm.copyItem(at: published.appendingPathComponent("c.ckpt.rank1.step8"), to: crashed.appendingPathComponent("c.ckpt.rank1.step8"))
+        let resumed = try Self.launch(ranks: 2, [descent, "run", "--resume", crashed.appendingPathComponent("c.ckpt").path])
+        #expect(resumed.0 == 0, "\(resumed.1)")
+        #expect(resumed.1.contains("resumed at 5"), "\(resumed.1)")
+        let latest = try Self.launch(ranks: 2, [descent, "run", "--resume", ckpt])
+        #expect(latest.1.contains("resumed at 8"), "\(latest.1)")
     }
 
     @Test("a failing rank aborts the whole job with one clear message, no hang")

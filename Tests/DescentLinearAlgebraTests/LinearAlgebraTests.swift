@@ -128,7 +128,7 @@ struct LinearAlgebraTests {
                 #expect(error(c.elements, ref) <= tolerance(S.self), "gemm \(ta) \(tb)")
             }
         }
-        var c = Matrix<S>(rows: 4, columns: 6)
+        var c = try Matrix<S>(rows: 4, columns: 6)
         #expect(throws: LinearAlgebraError.self) { try BLAS.gemm(.none, .none, rng.matrix(4, 3), rng.matrix(4, 6), &c) }
         #expect(throws: LinearAlgebraError.self) { try BLAS.gemm(.none, .none, rng.matrix(4, 3), rng.matrix(3, 5), &c) }
     }
@@ -155,7 +155,7 @@ struct LinearAlgebraTests {
             }
             #expect(error(c.elements, ref) <= tolerance(S.self), "syrk \(t)")
             #expect(c == c.transposed, "syrk fills both triangles")
-            var wrong = Matrix<S>(rows: n + 1, columns: n + 1)
+            var wrong = try Matrix<S>(rows: n + 1, columns: n + 1)
             #expect(throws: LinearAlgebraError.dimensionMismatch(operation: "syrk", expected: "C \(n)×\(n)", actual: "C \(n + 1)×\(n + 1)")) {
                 try BLAS.syrk(t, a, &wrong)
             }
@@ -167,7 +167,7 @@ struct LinearAlgebraTests {
         let n = 6
         // A = BᵀB + n I is symmetric positive definite.
         let b: Matrix<S> = rng.matrix(n, n)
-        var a = Matrix<S>(rows: n, columns: n)
+        var a = try Matrix<S>(rows: n, columns: n)
         for i in 0..<n {
             for j in 0..<n {
                 a[i, j] = S((0..<n).reduce(0.0) { $0 + Double(b[$1, i]) * Double(b[$1, j]) } + (i == j ? Double(n) : 0))
@@ -191,7 +191,7 @@ struct LinearAlgebraTests {
         #expect(error(rhs, x.map { Double($0) }) <= tolerance(S.self) * 100)
 
         let xs: Matrix<S> = rng.matrix(n, 3)
-        var bs = Matrix<S>(rows: n, columns: 3)
+        var bs = try Matrix<S>(rows: n, columns: 3)
         for i in 0..<n {
             for j in 0..<3 { bs[i, j] = S((0..<n).reduce(0.0) { $0 + Double(a[i, $1]) * Double(xs[$1, j]) }) }
         }
@@ -199,15 +199,15 @@ struct LinearAlgebraTests {
         #expect(error(bs.elements, xs.elements.map { Double($0) }) <= tolerance(S.self) * 100)
 
         // Shape errors.
-        var notSquare = Matrix<S>(rows: 2, columns: 3)
+        var notSquare = try Matrix<S>(rows: 2, columns: 3)
         #expect(throws: LinearAlgebraError.self) { try LAPACK.potrf(&notSquare) }
         var wrongRHS = [S](repeating: 0, count: n + 1)
         #expect(throws: LinearAlgebraError.self) { try LAPACK.potrs(factor: factor, &wrongRHS) }
-        var wrongB = Matrix<S>(rows: n - 1, columns: 2)
+        var wrongB = try Matrix<S>(rows: n - 1, columns: 2)
         #expect(throws: LinearAlgebraError.self) { try LAPACK.potrs(factor: factor, &wrongB) }
 
         // Not positive definite: the leading minor of order 3 fails, and the error says so.
-        var indefinite = Matrix<S>.identity(4)
+        var indefinite = try Matrix<S>.identity(4)
         indefinite[1, 1] = 2
         indefinite[2, 2] = -1
         #expect(throws: LinearAlgebraError.notPositiveDefinite(order: 3)) { try LAPACK.potrf(&indefinite) }
@@ -236,7 +236,7 @@ struct LinearAlgebraTests {
         #expect(error(back.map { S($0) }, [1, 2, 3, 4]) <= tolerance(S.self) * 100)
         var empty: [S] = []
         #expect(empty.withUnsafeMutableBufferPointer { S.potrf(triangle: .upper, n: 0, a: $0.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!, lda: 0) } == 0)
-        var nan = Matrix<S>.identity(3)
+        var nan = try Matrix<S>.identity(3)
         nan[1, 1] = .nan
         #expect(throws: LinearAlgebraError.notPositiveDefinite(order: 2)) { try LAPACK.potrf(&nan) }
     }
@@ -248,11 +248,30 @@ struct LinearAlgebraTests {
     @Test func openBLASDiagnosticsAndKernelHint() {
         #expect(!OpenBLAS.coreName.isEmpty && OpenBLAS.threads >= 1)
         #expect(OpenBLAS.summary.contains(OpenBLAS.coreName))
-        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2", "fma", "avx512f"])?.contains("OPENBLAS_CORETYPE=SkylakeX") == true)
+        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2", "fma", "avx512f"])?.contains("OPENBLAS_CORETYPE=Haswell") == true)
+        #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2"]) == nil)
         #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["avx2", "fma"])?.contains("Haswell") == true)
         #expect(OpenBLAS.kernelHint(core: "Prescott", cpuFlags: ["sse2"]) == nil)
         #expect(OpenBLAS.kernelHint(core: "SkylakeX", cpuFlags: ["avx512f"]) == nil)
         #expect(OpenBLAS.cpuFlags(cpuinfo: "/nonexistent").isEmpty)
+    }
+
+    /// The kernel-set decision made before the first BLAS call: the user's variable wins, `keep`
+    /// keeps, a generic core on AVX2+FMA asks for Haswell, and a re-run reports what it set.
+    @Test func coreSelectionRules() {
+        let avx: Set<String> = ["avx2", "fma", "avx512f"]
+        typealias S = OpenBLAS.CoreSelection
+        #expect(OpenBLAS.coreSelection(environment: [:], core: "Prescott", cpuFlags: avx) == S.reexecute(with: "Haswell", replacing: "Prescott"))
+        #expect(OpenBLAS.coreSelection(environment: ["OPENBLAS_CORETYPE": "Prescott"], core: "Prescott", cpuFlags: avx) == S.userSetting("Prescott"))
+        #expect(OpenBLAS.coreSelection(environment: ["OPENBLAS_CORETYPE": "SkylakeX"], core: "SkylakeX", cpuFlags: avx) == S.userSetting("SkylakeX"))
+        #expect(OpenBLAS.coreSelection(environment: ["DESCENT_BLAS_CORE": "keep"], core: "Prescott", cpuFlags: avx) == S.kept("Prescott", preferred: "Haswell"))
+        #expect(OpenBLAS.coreSelection(environment: [:], core: "Haswell", cpuFlags: avx) == S.openBLASChoice("Haswell"))
+        #expect(OpenBLAS.coreSelection(environment: [:], core: "Prescott", cpuFlags: ["sse2"]) == S.openBLASChoice("Prescott"))
+        let rerun = ["OPENBLAS_CORETYPE": "Haswell", S.markerVariable: "Haswell", S.replacedVariable: "Prescott"]
+        #expect(OpenBLAS.coreSelection(environment: rerun, core: "Haswell", cpuFlags: avx) == S.selected("Haswell", replacing: "Prescott"))
+        // A user who overrides the variable after a re-run (marker left over) is still the user.
+        let overridden = ["OPENBLAS_CORETYPE": "Prescott", S.markerVariable: "Haswell"]
+        #expect(OpenBLAS.coreSelection(environment: overridden, core: "Prescott", cpuFlags: avx) == S.userSetting("Prescott"))
     }
 
     static func shapes<S: BLASScalar>(_: S.Type) throws {
@@ -260,7 +279,7 @@ struct LinearAlgebraTests {
             _ = try Matrix<S>(rows: 2, columns: 3, elements: [S](repeating: 0, count: 5))
         }
         #expect(throws: LinearAlgebraError.self) { _ = try Matrix<S>([[1, 2], [3]]) }
-        var broken = Matrix<S>(rows: 2, columns: 2)
+        var broken = try Matrix<S>(rows: 2, columns: 2)
         broken.elements.append(1)
         var y = [S](repeating: 0, count: 2)
         #expect(throws: LinearAlgebraError.invalidShape(rows: 2, columns: 2, count: 5)) {

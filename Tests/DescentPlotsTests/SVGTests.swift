@@ -198,7 +198,9 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
         let circles = elements(root, named: "circle")
         #expect(circles.filter { attribute($0, "class") == "start" }.count == 2)
         #expect(circles.filter { attribute($0, "class") == "end" }.count == 2)
-        #expect(elements(root, named: "polygon").count == 1)
+        // One star on the plot (the legend draws another as its sample).
+        let markers = try #require(elements(root, named: "g").first { attribute($0, "class") == "markers" })
+        #expect(elements(markers, named: "polygon").count == 1)
         // The second trajectory stops before its infinite point: two points.
         let adam = try #require(paths.first { attribute($0, "data-name") == "adam" }.flatMap { attribute($0, "d") })
         #expect(adam.filter { $0 == "L" }.count == 1)
@@ -220,6 +222,154 @@ func attribute(_ e: XMLElement, _ name: String) -> String? {
             == ["quadratic-loss.svg", "rosenbrock-loss.svg", "rosenbrock-contour.svg"])
         #expect(elements(root, named: "pre").first?.stringValue == "a | b\n1 | 2")
         #expect(elements(root, named: "h1").first?.stringValue == "Comparison & co")
+    }
+}
+
+/// Styles and ids for pages that inline several plots and let the reader toggle series.
+@Suite struct SeriesStyleAndToggleTests {
+    /// The legend entries of a plot: (name shown, ids in `data-target`).
+    func legendEntries(_ root: XMLElement) -> [(name: String, targets: [String])] {
+        elements(root, named: "g").filter { attribute($0, "class") == "legend-entry" }.map { entry in
+            (elements(entry, named: "text").first?.stringValue ?? "",
+             (attribute(entry, "data-target") ?? "").split(separator: " ").map(String.init))
+        }
+    }
+
+    func identifiers(_ root: XMLElement) -> [String] {
+        var found: [String] = []
+        func visit(_ node: XMLNode) {
+            if let e = node as? XMLElement, let id = attribute(e, "id") { found.append(id) }
+            for child in node.children ?? [] { visit(child) }
+        }
+        visit(root)
+        return found
+    }
+
+    @Test func tenSeriesGetTenHuesAndTenDashPatterns() throws {
+        let series = (0..<10).map { i in LineSeries(name: "s\(i)", values: (0..<50).map { Foundation.pow(0.9, Double($0 + i)) }) }
+        let root = try #require(try parseXML(LinePlot(title: "t", series: series).svg()).rootElement())
+        let paths = elements(root, named: "path").filter { attribute($0, "class") == "series" }
+        #expect(paths.count == 10)
+        let hues = paths.compactMap { attribute($0, "stroke") }
+        let dashes = paths.map { attribute($0, "stroke-dasharray") ?? "" }
+        #expect(Set(hues).count == 10, "\(hues)")
+        #expect(Set(dashes).count == 10, "\(dashes)")
+        // The legend draws each series' sample in the same hue and dash pattern.
+        let samples = elements(root, named: "g").filter { attribute($0, "class") == "legend-entry" }
+            .compactMap { elements($0, named: "line").first }
+        #expect(samples.compactMap { attribute($0, "stroke") } == hues)
+        #expect(samples.map { attribute($0, "stroke-dasharray") ?? "" } == dashes)
+    }
+
+    @Test func paletteStylesAreDistinctValidAndCycle() {
+        #expect(Palette.categorical.count == 10 && Set(Palette.categorical.map { $0.lowercased() }).count == 10)
+        #expect(Palette.dashPatterns.count == 10 && Set(Palette.dashPatterns).count == 10)
+        for color in Palette.categorical {
+            #expect(color.count == 7 && color.first == "#" && color.dropFirst().allSatisfy(\.isHexDigit), "\(color)")
+        }
+        for pattern in Palette.dashPatterns where !pattern.isEmpty {
+            let lengths = pattern.split(separator: " ").compactMap { Double($0) }
+            // An even number of positive lengths: the pattern repeats dash, gap as written.
+            #expect(lengths.count == pattern.split(separator: " ").count && lengths.count % 2 == 0 && lengths.allSatisfy { $0 > 0 }, "\(pattern)")
+        }
+        #expect(Palette.color(10) == Palette.color(0) && Palette.dashPattern(-1) == Palette.dashPattern(9))
+    }
+
+    @Test func legendEntriesTargetTheirSeriesAndIdsArePrefixed() throws {
+        let plot = LinePlot(title: "t", series: [LineSeries(name: "sgd", values: [1, 0.5]), LineSeries(name: "adam", values: [1, 0.1])],
+                            identifier: "quadratic-loss")
+        let root = try #require(try parseXML(plot.svg()).rootElement())
+        let ids = identifiers(root)
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.hasPrefix("quadratic-loss-") }, "\(ids)")
+        let entries = legendEntries(root)
+        #expect(entries.map(\.name) == ["sgd", "adam"])
+        #expect(entries.map(\.targets) == [[plot.seriesIdentifier(0)], [plot.seriesIdentifier(1)]])
+        let series = elements(root, named: "path").filter { attribute($0, "class") == "series" }
+        #expect(series.compactMap { attribute($0, "id") } == [plot.seriesIdentifier(0), plot.seriesIdentifier(1)])
+        // The data area clips with the plot's own clip path.
+        let clip = try #require(elements(root, named: "clipPath").first.flatMap { attribute($0, "id") })
+        #expect(clip.hasPrefix("quadratic-loss-"))
+        #expect(elements(root, named: "g").contains { attribute($0, "clip-path") == "url(#\(clip))" })
+    }
+
+    @Test func contourLegendTargetsThePathAndItsMarkers() throws {
+        let grid = try Grid(x: -2...2, y: -1...3) { x, y in x * x + y * y }
+        let plot = ContourPlot(title: "c", grid: grid, trajectories: [
+            try Trajectory(name: "sgd", x: [1, 0.5, 0], y: [1, 0.5, 0]),
+            try Trajectory(name: "broken", x: [.nan], y: [0]),
+        ], minima: [(0, 0)], identifier: "bowl-paths")
+        let root = try #require(try parseXML(plot.svg()).rootElement())
+        let ids = Set(identifiers(root))
+        let entries = legendEntries(root)
+        let id = plot.trajectoryIdentifier(0)
+        #expect(entries.map(\.name) == ["sgd"])
+        #expect(entries.first?.targets == [id, id + "-start", id + "-end"])
+        for target in entries.flatMap(\.targets) { #expect(ids.contains(target), "\(target)") }
+        // A trajectory with nothing to draw, and the minimum, are listed without a toggle.
+        let texts = elements(root, named: "text").compactMap(\.stringValue)
+        #expect(texts.contains("broken") && texts.contains("minimum"))
+        // The minimum's legend sample is its star (class "minimum"), not a line like a trajectory's.
+        #expect(elements(root, named: "polygon").filter { attribute($0, "class") == "minimum" }.count == 2)
+        let trajectory = try #require(elements(root, named: "path").first { attribute($0, "id") == id })
+        #expect(attribute(trajectory, "stroke-dasharray") == Palette.dashPattern(0))
+    }
+
+    @Test func logXAxisDrawsEarlyPointsAtTheLeftEdge() throws {
+        // Seconds: the first evaluation after 10⁻⁹ s, the last at 0.1 s; four decades are kept.
+        let plot = LinePlot(title: "t", xLabel: "wall time (s)",
+                            series: [try LineSeries(name: "s", x: [0, 1e-9, 1e-3, 1e-2, 1e-1], y: [1, 0.5, 0.25, 0.125, 0.0625])],
+                            logX: true, maximumXDecades: 4)
+        let root = try #require(try parseXML(plot.svg()).rootElement())
+        let d = try #require(elements(root, named: "path").first { attribute($0, "class") == "series" }.flatMap { attribute($0, "d") })
+        // x = 0 is not drawn; 10⁻⁹ sits on the left edge (x = 80), 0.1 on the right.
+        let xs = d.split(whereSeparator: { $0 == "M" || $0 == "L" }).compactMap { Double($0.split(separator: " ").first ?? "") }
+        #expect(xs.count == 4)
+        #expect(xs.first == 80)
+        #expect(xs == xs.sorted() && Set(xs).count == 4)
+        // Ticks 10⁻⁵ … 10⁻¹ as powers of ten, and the axis says it is logarithmic.
+        let exponents = elements(root, named: "tspan").filter { attribute($0, "dy") != nil }.compactMap(\.stringValue).compactMap(Int.init)
+        #expect(exponents.contains(-5) && exponents.contains(-1) && !exponents.contains(-6))
+        #expect(elements(root, named: "text").compactMap(\.stringValue).contains("wall time (s) (log scale)"))
+    }
+
+    @Test func indexInlinesPlotsWithTheToggleScript() throws {
+        let loss = LinePlot(title: "loss", series: [LineSeries(name: "sgd", values: [1, 0.5])], identifier: "a-loss")
+        let time = LinePlot(title: "time", series: [LineSeries(name: "sgd", values: [1, 0.5])], logX: true, identifier: "a-loss-time")
+        let page = IndexPage(title: "p", sections: [
+            .init(heading: "a", table: "t", notes: ["fewest steps: sgd (1)"], figures: [
+                .init(file: "a-loss.svg", caption: "loss", inline: loss.document()),
+                .init(file: "a-loss-time.svg", caption: "time", inline: time.document()),
+            ]),
+        ])
+        let html = page.html()
+        let root = try #require(try parseXML(String(html.dropFirst("<!DOCTYPE html>\n".count))).rootElement())
+        // Both plots inline, each linking to its file; no <img>.
+        #expect(elements(root, named: "svg").count == 2)
+        #expect(elements(root, named: "img").isEmpty)
+        #expect(elements(root, named: "a").compactMap { attribute($0, "href") } == ["a-loss.svg", "a-loss-time.svg"])
+        // Ids are unique on the page, and every legend entry's targets exist.
+        let ids = identifiers(root)
+        #expect(Set(ids).count == ids.count, "\(ids)")
+        let targets = legendEntries(root).flatMap(\.targets)
+        #expect(targets == [loss.seriesIdentifier(0), time.seriesIdentifier(0)])
+        for target in targets { #expect(ids.contains(target)) }
+        // One inline script, written verbatim (HTML does not decode entities in it), that toggles
+        // what a legend entry's data-target names.
+        let scripts = elements(root, named: "script")
+        #expect(scripts.count == 1 && attribute(scripts[0], "src") == nil)
+        #expect(html.contains(IndexPage.toggleScript))
+        #expect(!IndexPage.toggleScript.contains("<") && !IndexPage.toggleScript.contains("&"))
+        for needle in [".legend-entry", "data-target", "getElementById", "visibility"] {
+            #expect(IndexPage.toggleScript.contains(needle), "\(needle)")
+        }
+        // Nothing is fetched from the network: every link and source is a relative file name.
+        for e in elements(root, named: "a") + elements(root, named: "script") + elements(root, named: "img") {
+            for name in ["href", "src"] { #expect(!(attribute(e, name) ?? "").contains("://")) }
+        }
+        // Two columns.
+        let style = try #require(elements(root, named: "style").first?.stringValue)
+        #expect(style.contains("grid-template-columns: repeat(2"))
     }
 }
 

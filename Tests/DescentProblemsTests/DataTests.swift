@@ -36,6 +36,11 @@ struct CSVTests {
         #expect(throws: DataError.missingTargetColumn(name: "label", path: "<csv>", available: ["x", "target"])) {
             let _: Dataset<Double> = try CSVLoader.parse("x,target\n1,0\n", targetColumn: "label")
         }
+        // A wrong --target names the closest column, and up to 20 of them.
+        let typo = "\(DataError.missingTargetColumn(name: "traget", path: "f.csv", available: (0..<25).map { "c\($0)" } + ["target"]))"
+        #expect(typo.contains("did you mean 'target'?") && typo.contains("26 columns") && typo.contains("'c19'") && typo.contains("and 6 more"), "\(typo)")
+        let far = "\(DataError.missingTargetColumn(name: "label", path: "f.csv", available: ["x", "target"]))"
+        #expect(!far.contains("did you mean"), "\(far)")
         #expect(throws: DataError.emptyFile(path: "<csv>")) { let _: Dataset<Double> = try CSVLoader.parse("\n  \n") }
         #expect(throws: DataError.noRows(path: "<csv>")) { let _: Dataset<Double> = try CSVLoader.parse("x,target\n") }
         #expect(throws: DataError.wrongFieldCount(path: "<csv>", line: 3, expected: 2, found: 3)) {

@@ -4,46 +4,12 @@ import Testing
 import DescentTestSupport
 
 /// A plain scalar tanh perceptron in Double: the reference for K-FAC's factors.
-private struct ScalarNetwork {
-    var sizes: [Int]
-    var weights: [[[Double]]]   // layer → row o → [w…, b]
+private typealias ScalarNetwork = ScalarDenseNetwork
 
-    init(sizes: [Int], θ: [Double]) {
-        self.sizes = sizes
-        var off = 0
-        weights = (1..<sizes.count).map { l in
-            let o = sizes[l], i = sizes[l - 1] + 1
-            defer { off += o * i }
-            return (0..<o).map { r in Array(θ[(off + r * i)..<(off + (r + 1) * i)]) }
-        }
-    }
-
-    func forward(_ x: [Double]) -> [[Double]] {
-        var acts = [x]
-        for (l, w) in weights.enumerated() {
-            let a = acts.last!
-            let z = w.map { row in zip(row, a).reduce(row.last!) { $0 + $1.0 * $1.1 } }
-            acts.append(l < weights.count - 1 ? z.map { Foundation.tanh($0) } : z)
-        }
-        return acts
-    }
-
-    func backward(_ acts: [[Double]], seed: [Double]) -> [[Double]] {
-        var deltas = [[Double]](repeating: [], count: weights.count)
-        deltas[weights.count - 1] = seed
-        var l = weights.count - 1
-        while l > 0 {
-            let w = weights[l]
-            var below = [Double](repeating: 0, count: sizes[l])
-            for j in 0..<sizes[l] {
-                var s = 0.0
-                for r in 0..<w.count { s += w[r][j] * deltas[l][r] }
-                below[j] = s * (1 - acts[l][j] * acts[l][j])
-            }
-            deltas[l - 1] = below
-            l -= 1
-        }
-        return deltas
+extension ScalarDenseNetwork {
+    /// The tanh perceptron of `sizes` (every layer but the last activated).
+    fileprivate init(sizes: [Int], θ: [Double]) {
+        self.init(sizes: sizes, activated: (1..<sizes.count).map { $0 < sizes.count - 1 }, activation: .tanh, θ: θ)
     }
 }
 
@@ -321,7 +287,7 @@ struct KFACFactorTests {
             #expect(relativeError(θ.map(Double.init), solution) < (S.self == Double.self ? 1e-12 : 1e-4))
             // The exact Fisher of this model is A itself (G = 1): the dense natural gradient agrees.
             let j = try #require(try model.outputJacobian(at: model.initialParameters(seed: 0)))
-            var fisher = Matrix<S>(rows: d + 1, columns: d + 1)
+            var fisher = try Matrix<S>(rows: d + 1, columns: d + 1)
             try BLAS.gemm(.transpose, .none, alpha: 1 / S(m), j.jacobian, j.jacobian, &fisher)
             #expect(relativeError(fisher.elements.map(Double.init), blocks[0].activations.map(Double.init)) < (S.self == Double.self ? 1e-12 : 1e-5))
         }

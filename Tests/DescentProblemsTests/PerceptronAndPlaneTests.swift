@@ -151,7 +151,7 @@ struct PlaneObjectiveTests {
         }
     }
 
-    @Test("the quadratic's Jacobian gives the lecture's (docs/lecture.md) metric G = diag(a², b²); least-squares Jacobians are consistent")
+    @Test("the quadratic's Jacobian gives the metric G = diag(a², b²) of docs/lecture.md; least-squares Jacobians are consistent")
     func metric() throws {
         let q = IllConditionedQuadratic<Double>(a: 2, b: 5)
         let oj = try #require(try q.outputJacobian(at: [0.4, -1]))

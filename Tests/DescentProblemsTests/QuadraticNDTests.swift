@@ -3,7 +3,7 @@ import Testing
 @testable import DescentProblems
 import DescentTestSupport
 
-/// The N-dimensional ill-conditioned quadratic: N = 2 is the lecture's (docs/lecture.md) problem bit for bit; for
+/// The N-dimensional ill-conditioned quadratic: N = 2 is docs/lecture.md's problem bit for bit; for
 /// any N the loss and gradient equal a plain reference with cᵢ = a²(b²/a²)^{i/(N−1)} by `pow`.
 @Suite("N-dimensional quadratic")
 struct QuadraticNDTests {

@@ -19,7 +19,7 @@ struct ReadmeExampleTests {
                                  options: TrainingOptions(maxSteps: 500, batchSize: 64, seed: 1,
                                                           schedule: .cosine(initial: 0.05, minimum: 0, period: 500)))
 
-        // Natural gradient: exact Fisher (the lecture's (docs/lecture.md) F_sigmoid), Levenberg–Marquardt damping.
+        // Natural gradient: exact Fisher (F_sigmoid of docs/lecture.md), Levenberg–Marquardt damping.
         var natural = try NaturalGradient<Double>(learningRate: 1, damping: .levenbergMarquardt(initial: 1e-3))
         let second = try minimize(model, from: start, optimizer: &natural,
                                   options: TrainingOptions(maxSteps: 20, fisher: .exact))

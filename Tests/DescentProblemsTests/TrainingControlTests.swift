@@ -94,6 +94,39 @@ struct TrainingControlTests {
         try run(p.scalarType)
     }
 
+    @Test("a warm-up before the plateau: the schedule's rates for t ≤ W, then the reference plateau from t = W", arguments: Precision.allCases)
+    func warmupBeforePlateau(_ p: Precision) throws {
+        func run<S: BLASScalar>(_: S.Type) throws {
+            let data = try SyntheticData.logisticRegression(samples: 200, features: 5, seed: 2, as: S.self).data
+            let model = try LogisticRegression(data: data)
+            var sgd = try SGD<S>(learningRate: 3)
+            let w = 6
+            let warmup = LearningRateSchedule<S>.warmup(steps: w, startFactor: 0.25, then: .constant(3))
+            let options = TrainingOptions<S>(maxSteps: 50, batchSize: 16, seed: 3, schedule: warmup,
+                                             plateau: try ReduceLROnPlateau(factor: 0.5, patience: 0, threshold: 1e-3))
+            let result = try minimize(model, from: model.initialParameters(seed: 0), optimizer: &sgd, options: options, validation: nil, control: nil)
+            var reference = PlateauReference(factor: 0.5, threshold: 1e-3, minLR: 0, eps: 1e-8, patience: 0, cooldown: 0, relative: true)
+            var lr = 3.0
+            for record in result.history.dropLast() {
+                if record.step < w {
+                    #expect(record.learningRate == warmup.rate(at: record.step), "warm-up step \(record.step)")
+                } else {
+                    reference.step(Double(record.loss), lr: &lr)
+                    #expect(record.learningRate == S(lr), "plateau step \(record.step)")
+                }
+            }
+            #expect(Set(result.history.map(\.learningRate)).count > w + 1, "the plateau never reduced")
+            // Only a warm-up to a constant rate may precede a plateau.
+            for schedule: LearningRateSchedule<S> in [.cosine(initial: 1, minimum: 0, period: 10),
+                                                      .warmup(steps: 3, startFactor: 0.1, then: .cosine(initial: 1, minimum: 0, period: 10))] {
+                var o = options
+                o.schedule = schedule
+                #expect(throws: TrainingError.self) { try o.validate() }
+            }
+        }
+        try run(p.scalarType)
+    }
+
     @Test("early stopping stops after `patience` evaluations without improvement and restores θ_best", arguments: Precision.allCases)
     func earlyStopping(_ p: Precision) throws {
         func run<S: BLASScalar>(_: S.Type) throws {

@@ -64,7 +64,7 @@ struct FormulaTests {
             }
             let o = try Momentum<S>(learningRate: 0.05, nesterov: nesterov)
             try check("momentum nesterov=\(nesterov) large", o, MomentumReference(o), n: largeCount, steps: 2)
-            // A schedule: v ← μ v − η_t g keeps the lecture's (docs/lecture.md) form when η changes.
+            // A schedule: v ← μ v − η_t g keeps docs/lecture.md's form when η changes.
             try check("momentum nesterov=\(nesterov) schedule", o, MomentumReference(o),
                       learningRates: [0.1, 0.05, 0.2, 0.01, 0.3, 0.02])
         }

@@ -135,7 +135,7 @@ struct GoldenTrajectoryTests {
     }
 
     /// Where Descent's kernel is not torch's formula, or rounds differently, and by how much
-    /// (ulp of any θ_t element). Momentum keeps the lecture's (docs/lecture.md) velocity form (v ← μv − ηg), equal to
+    /// (ulp of any θ_t element). Momentum keeps docs/lecture.md's velocity form (v ← μv − ηg), equal to
     /// torch's buffer form only up to rounding (tested to 1e-10 relative instead). Adam(W) divides
     /// once (√Ĝ · (1/√(1 − β₂ᵗ)), faster; ≤ 4 ulp over these runs); plain SGD is BLAS `axpy`
     /// (a fused multiply-add; ≤ 1 ulp). One case has a last-bit difference whose source in torch is

@@ -53,10 +53,14 @@ import DescentTestSupport
             #expect(opt.activeCholeskyPrecision == .mixed, "\(c.name) κ = \(kappa)")
             #expect(opt.activeSolver == "cholesky (mixed precision)")
             #expect(opt.lastRefinementIterations >= 1)
-            #expect(relativeError(mixed, reference) <= 1e-10, "\(c.name) κ = \(kappa): \(relativeError(mixed, reference))")
+            // Both are backward-stable Double solves of the same system (the mixed one refined to
+            // Double accuracy), so each is within c·n·κ·ε of the exact solution, whatever the
+            // BLAS kernels' order of summation: the bound is 2·n·κ·ε, not a measured value.
+            let bound = 2 * Double(n) * kappa * Double.ulpOfOne
+            #expect(relativeError(mixed, reference) <= bound, "\(c.name) κ = \(kappa): \(relativeError(mixed, reference)) > \(bound)")
             // And both against the plain reference solve.
             let plain = referenceSolve(referenceFisher(c), g).map { -$0 }
-            #expect(relativeError(mixed, plain) <= kappa * 1e-13, "\(c.name) κ = \(kappa)")
+            #expect(relativeError(mixed, plain) <= bound, "\(c.name) κ = \(kappa): \(relativeError(mixed, plain)) > \(bound)")
         }
     }
 

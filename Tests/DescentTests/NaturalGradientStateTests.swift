@@ -147,9 +147,13 @@ import DescentTestSupport
         var theta: [S] = [1, 2, 3]
         #expect(throws: NaturalGradientError.missingCurvature(step: 1)) { try opt.step(&theta, gradient: [1, 1, 1]) }
         try opt.setCurvature(.diagonalMetric([1, 1]))
-        #expect(throws: OptimizerError.stateCountMismatch(state: 2, parameters: 3)) { try opt.step(&theta, gradient: [1, 1, 1]) }
+        // A metric of the wrong size is named as the curvature it is, not as "optimizer state".
+        let wrongMetric = NaturalGradientError.curvatureShapeMismatch(expected: "a curvature of order 3 (one row per parameter)",
+                                                                      found: "a diagonal curvature of order 2")
+        #expect(throws: wrongMetric) { try opt.step(&theta, gradient: [1, 1, 1]) }
+        #expect(wrongMetric.description.contains("diagonal curvature of order 2"))
         #expect(throws: OptimizerError.gradientCountMismatch(parameters: 3, gradient: 2)) { try opt.step(&theta, gradient: [1, 1]) }
-        #expect(throws: OptimizerError.self) { try opt.step(&theta, gradient: [1, .nan, 1]) }
+        #expect(throws: NaturalGradientError.self, "the held metric does not fit, whatever the gradient holds") { try opt.step(&theta, gradient: [1, .nan, 1]) }
         #expect(theta == [1, 2, 3] && opt.stepCount == 0)
 
         let j = try Matrix<S>([[1, 2, 3], [4, 5, 6]])

@@ -3,7 +3,7 @@ import Testing
 @testable import Descent
 import DescentTestSupport
 
-/// The lecture's (docs/lecture.md) examples and the regression problems.
+/// The examples of docs/lecture.md and the regression problems.
 @Suite struct NaturalGradientTests {
     // MARK: Lecture: L = a²x̃² + b²ỹ² in squeezed coordinates, G = diag(a², b²).
 
@@ -90,7 +90,7 @@ import DescentTestSupport
             let p = problem.probabilities(theta)
             if fisherForm {
                 // E[−∇² log p] of the GLM, written out: (1/m) Σ pᵢ(1 − pᵢ) xᵢxᵢᵀ.
-                var f = Matrix<S>(rows: problem.n, columns: problem.n)
+                var f = try Matrix<S>(rows: problem.n, columns: problem.n)
                 for i in 0..<problem.m { for a in 0..<problem.n { for b in 0..<problem.n {
                     f[a, b] += p[i] * (1 - p[i]) * problem.design[i, a] * problem.design[i, b] / S(problem.m)
                 } } }

@@ -22,14 +22,14 @@ import DescentTestSupport
         let n = 4
         var rng = SeededGenerator(seed: 3)
         let good: [Curvature<S>] = [
-            .fisher(.identity(n)),
+            .fisher(try .identity(n)),
             .diagonalMetric([1, 2, 3, 4]),
             .empiricalFisher(scores: randomMatrix(2, n, &rng)),
         ]
         let indefinite = try Matrix<S>(rows: n, columns: n, elements: (0..<n * n).map { $0 % (n + 1) == 0 ? -1 : 0 })
-        var nanMatrix = Matrix<S>.identity(n)
+        var nanMatrix = try Matrix<S>.identity(n)
         nanMatrix[2, 2] = .nan
-        var infMatrix = Matrix<S>.identity(n)
+        var infMatrix = try Matrix<S>.identity(n)
         infMatrix[1, 0] = .infinity; infMatrix[0, 1] = .infinity
         let bad: [(String, Curvature<S>)] = [
             ("not positive definite", .fisher(indefinite)),
@@ -134,7 +134,7 @@ import DescentTestSupport
         let n = 5
         var rng = SeededGenerator(seed: 9)
         let cases: [(NaturalGradientSolver, Curvature<S>, String)] = [
-            (.cholesky, .fisher(.identity(n)), "dense"),
+            (.cholesky, .fisher(try .identity(n)), "dense"),
             (.mixedPrecision, .empiricalFisher(scores: randomMatrix(7, n, &rng)), "dense"),
             (.woodbury, .bernoulli(logitJacobian: randomMatrix(3, n, &rng), probabilities: [0.2, 0.5, 0.9]), "lowRank"),
             (.automatic, .diagonalMetric([1, 2, 3, 4, 5]), "diagonal"),

@@ -49,13 +49,15 @@ struct Execution {
 }
 
 /// Runs `descent` with `arguments`, waiting for it to exit.
-func descent(_ arguments: [String], in directory: URL? = nil) throws -> Execution {
+/// `extraEnvironment` is added to the inherited environment (never OpenBLAS's own variables).
+func descent(_ arguments: [String], in directory: URL? = nil, extraEnvironment: [String: String] = [:]) throws -> Execution {
     let process = Process()
     process.executableURL = try descentExecutable()
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
     var environment = ProcessInfo.processInfo.environment
     environment["OPENBLAS_NUM_THREADS"] = environment["OPENBLAS_NUM_THREADS"] ?? "1"
+    environment.merge(extraEnvironment) { _, new in new }
     process.environment = environment
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

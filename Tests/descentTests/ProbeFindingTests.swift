@@ -80,13 +80,34 @@ import Testing
         let names = (0..<200_000).map { "c\($0)" }
         let wide = try file("wide.csv", names.joined(separator: ",") + "\n" + names.map { _ in "1" }.joined(separator: ",") + "\n")
         expectOneLineError(try descent(Self.base + ["--problem", "logistic", "--data", wide]),
-                           ["no target column 'target'", "200000 columns", "'c0', 'c1'", "and 199992 more"], "wide header")
+                           ["no target column 'target'", "200000 columns", "'c0', 'c1'", "and 199980 more"], "wide header")
         expectOneLineError(try descent(Self.base + ["--problem", "logistic", "--data", dir.path]),
                            [dir.path, "is a directory"], "directory as data")
         expectOneLineError(try descent(Self.base + ["--problem", "logistic", "--data", "/dev/null"]),
-                           ["/dev/null", "empty"], "/dev/null as data")
+                           ["/dev/null", "a character device, not a regular file"], "/dev/null as data")
         let devNull = try descent(Self.base + ["--problem", "logistic", "--data", "/dev/null"])
         #expect(!devNull.stderr.contains("permission"))
+    }
+
+    /// Inputs that are not regular files end at once with their kind named: a FIFO without a
+    /// writer (it blocked forever), /dev/urandom (never ended), /dev/zero (allocated 4 GB, then
+    /// trapped), as `--data` and as `--resume` (which said "You don't have permission").
+    @Test(.timeLimit(.minutes(1))) func inputsThatAreNotRegularFiles() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("pipe.csv").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let cases: [(String, String)] = [(fifo, "a named pipe (FIFO), not a regular file"),
+                                         ("/dev/urandom", "a character device, not a regular file"),
+                                         ("/dev/zero", "a character device, not a regular file")]
+        for (path, kind) in cases {
+            let started = Date()
+            expectOneLineError(try descent(Self.base + ["--problem", "logistic", "--data", path]), [path, kind], "--data \(path)")
+            expectOneLineError(try descent(Self.base + ["--problem", "logistic", "--resume", path]), ["--resume", path, kind], "--resume \(path)")
+            #expect(Date().timeIntervalSince(started) < 20, "\(path) took \(Date().timeIntervalSince(started)) s")
+            let resumed = try descent(Self.base + ["--problem", "logistic", "--resume", path])
+            #expect(!resumed.stderr.contains("permission"))
+        }
     }
 
     /// Trace targets that cannot be replaced are refused before the run, by their kind.

@@ -142,7 +142,7 @@ if mode == "parts" {
     print(String(format: "  syrk %.2f s, restore upper %.2f s, potrf (row-major LAPACKE) %.2f s (info %d), potrs %.3f s", tSyrk, tRestore, tPotrf, info, tPotrs))
 }
 if mode == "diag" || mode == "all" {
-    // O(n) diagonal-metric step at n = 10⁶ (the lecture's (docs/lecture.md) G = diag(a², b²) generalized).
+    // O(n) diagonal-metric step at n = 10⁶ (docs/lecture.md's G = diag(a², b²) generalized).
     let n = 1_000_000
     var rng = Rng(s: 45)
     let d = (0..<n).map { _ in 1.5 + rng.next() }

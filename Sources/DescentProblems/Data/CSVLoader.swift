@@ -5,14 +5,15 @@ import Foundation
 /// Format: comma-separated, a header row of column names, then one sample per line; cells are
 /// numbers as Swift's `Double(_:)` reads them (surrounding spaces allowed), `\n` or `\r\n` line
 /// ends, blank lines skipped; no quoting. One column, named by `targetColumn`, is the target;
-/// every other column is a feature, in file order. Errors (``DataError``) name the file, the
+/// every other column is a feature, in file order; with no target column (nil) every column is
+/// a feature and the targets are 0 (an autoencoder's inputs). Errors (``DataError``) name the file, the
 /// 1-based line (the header is line 1) and the 1-based column with its name.
 ///
 /// - Complexity: O(file size); values are parsed in Double and rounded once to `Scalar`.
 public enum CSVLoader {
     /// Loads `url`. With `standardize`, features become (x − mean)/std (population std; see
     /// ``Dataset/standardized()``).
-    public static func load<Scalar: BLASScalar>(_ url: URL, targetColumn: String = "target", standardize: Bool = false,
+    public static func load<Scalar: BLASScalar>(_ url: URL, targetColumn: String? = "target", standardize: Bool = false,
                                                as: Scalar.Type = Scalar.self) throws -> Dataset<Scalar> {
         let path = url.path
         let data = try readFile(path)
@@ -21,8 +22,9 @@ public enum CSVLoader {
     }
 
     /// The whole file, with the system's reason on failure ("Permission denied", …); a directory
-    /// is ``DataError/isDirectory(path:)``. Devices and pipes (`/dev/null`, `/dev/stdin`) are read
-    /// to their end.
+    /// is ``DataError/isDirectory(path:)``. Only regular files are read (a FIFO without a writer
+    /// would block, `/dev/zero` never ends), and only when parsing them fits in memory: the text,
+    /// its bytes and the parsed values take about 4 bytes per byte of file (see `MemoryLimit`).
     static func readFile(_ path: String) throws -> Data {
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -31,26 +33,15 @@ public enum CSVLoader {
             throw DataError.unreadable(path: path, reason: String(cString: strerror(code)))
         }
         if info.st_mode & S_IFMT == S_IFDIR { throw DataError.isDirectory(path: path) }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataError.unreadable(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var data = Data()
-        if info.st_mode & S_IFMT == S_IFREG, info.st_size > 0 { data.reserveCapacity(Int(info.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DataError.unreadable(path: path, reason: String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            data.append(contentsOf: chunk[0..<n])
+        do {
+            return try AtomicFile.readRegularFile(path, limit: MemoryLimit.availableBytes / 4)
+        } catch let error as AtomicFileError {
+            throw DataError.unreadable(path: path, reason: error.reason)
         }
-        return data
     }
 
     /// Parses CSV text; `source` names it in errors.
-    public static func parse<Scalar: BLASScalar>(_ text: String, source: String = "<csv>", targetColumn: String = "target",
+    public static func parse<Scalar: BLASScalar>(_ text: String, source: String = "<csv>", targetColumn: String? = "target",
                                                 standardize: Bool = false, as: Scalar.Type = Scalar.self) throws -> Dataset<Scalar> {
         // "\r\n" is one Character (a grapheme cluster), so split on any newline character.
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated().lazy
@@ -60,12 +51,17 @@ public enum CSVLoader {
         guard let header = lines.next() else { throw DataError.emptyFile(path: source) }
         let names = header.text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let targetIndex = names.firstIndex(of: targetColumn) else {
-            throw DataError.missingTargetColumn(name: targetColumn, path: source, available: names)
+        var targetIndex: Int? = nil
+        if let targetColumn {
+            guard let index = names.firstIndex(of: targetColumn) else {
+                throw DataError.missingTargetColumn(name: targetColumn, path: source, available: names)
+            }
+            targetIndex = index
         }
-        let d = names.count - 1
+        let d = names.count - (targetIndex == nil ? 0 : 1)
         var features: [Scalar] = []
         var targets: [Scalar] = []
+        var rows = 0
         while let line = lines.next() {
             var column = 0
             for cell in line.text.split(separator: ",", omittingEmptySubsequences: false) {
@@ -86,12 +82,13 @@ public enum CSVLoader {
             guard column == names.count else {
                 throw DataError.wrongFieldCount(path: source, line: line.number, expected: names.count, found: column)
             }
+            rows += 1
         }
-        guard !targets.isEmpty else { throw DataError.noRows(path: source) }
+        guard rows > 0 else { throw DataError.noRows(path: source) }
         var featureNames = names
-        featureNames.remove(at: targetIndex)
-        let dataset = try Dataset(features: try Matrix(rows: targets.count, columns: d, elements: features), targets: targets,
-                              featureNames: featureNames, targetName: targetColumn)
+        if let targetIndex { featureNames.remove(at: targetIndex) } else { targets = Array(repeating: 0, count: rows) }
+        let dataset = try Dataset(features: try Matrix(rows: rows, columns: d, elements: features), targets: targets,
+                              featureNames: featureNames, targetName: targetColumn ?? "none")
         return standardize ? dataset.standardized() : dataset
     }
 }

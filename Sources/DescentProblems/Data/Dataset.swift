@@ -93,11 +93,24 @@ public struct Standardization<Scalar: BLASScalar>: Sendable, Equatable, Codable 
     public var means: [Scalar]
     public var stds: [Scalar]
 
-    /// - Throws: ``DataError/shapeMismatch(_:)`` when the counts differ.
+    /// - Throws: ``DataError/shapeMismatch(_:)`` when the counts differ, a mean is not finite,
+    ///   or a std is not finite and > 0 (dividing by it would write ±∞ or NaN into the data).
     public init(means: [Scalar], stds: [Scalar]) throws {
         guard means.count == stds.count else { throw DataError.shapeMismatch("Standardization: \(means.count) means but \(stds.count) stds") }
+        if let j = means.firstIndex(where: { !$0.isFinite }) {
+            throw DataError.shapeMismatch("Standardization: mean \(j) is \(means[j]), expected a finite number")
+        }
+        if let j = stds.firstIndex(where: { !($0 > 0 && $0.isFinite) }) {
+            throw DataError.shapeMismatch("Standardization: std \(j) is \(stds[j]), expected finite and > 0")
+        }
         self.means = means
         self.stds = stds
+    }
+
+    /// Decodes through ``init(means:stds:)``: a stored std of 0 or NaN is refused as there.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(means: c.decode([Scalar].self, forKey: .means), stds: c.decode([Scalar].self, forKey: .stds))
     }
 
     /// Means and population stds of the columns of `x`, accumulated in Double.
@@ -110,7 +123,7 @@ public struct Standardization<Scalar: BLASScalar>: Sendable, Equatable, Codable 
         for i in 0..<m { for j in 0..<d { let c = Double(x.elements[i * d + j]) - mean[j]; sq[j] += c * c } }
         let std = (0..<d).map { j -> Double in
             let s = (sq[j] / Double(Swift.max(m, 1))).squareRoot()
-            return s > 0 ? s : 1
+            return s > 0 && s.isFinite ? s : 1
         }
         return try! Standardization(means: mean.map { Scalar($0) }, stds: std.map { Scalar($0) })
     }

@@ -10,8 +10,10 @@ public enum SyntheticData {
     }
 
     /// Throws ``DataError/shapeMismatch(_:)`` for m < 1, d < 1, K < 2 or an m·d (K·(d + 1))
-    /// beyond Int. Memory is the caller's to check.
-    static func checkSizes(samples m: Int, features d: Int, classes k: Int = 2) throws {
+    /// beyond Int; `LinearAlgebraError/allocationTooLarge(what:bytes:limit:)` when the
+    /// generation's peak (m·d Doubles, their m × d copy in `Scalar`, m targets of each, K·(d + 1)
+    /// parameters and K per-sample scores) exceeds what the process can allocate.
+    static func checkSizes<Scalar>(samples m: Int, features d: Int, classes k: Int = 2, as _: Scalar.Type) throws {
         guard m >= 1, d >= 1, k >= 2 else {
             throw DataError.shapeMismatch("synthetic data: samples = \(m) and features = \(d) must be ≥ 1, classes = \(k) ≥ 2")
         }
@@ -20,6 +22,9 @@ public enum SyntheticData {
         guard !o1, !o2, md < Int.max / 16, kd < Int.max / 16 else {
             throw DataError.shapeMismatch("synthetic data: \(m) samples × \(d) features × \(k) classes overflow the sizes of an array")
         }
+        let stride = MemoryLayout<Double>.stride + MemoryLayout<Scalar>.stride
+        let peak = MemoryLimit.sum([MemoryLimit.product([md + m, stride]), MemoryLimit.product([kd + 3 * k, stride])])
+        try MemoryLimit.require(peak, for: "synthetic data of \(m) samples × \(d) features\(k > 2 ? " × \(k) classes" : "")")
     }
 
     @inlinable
@@ -34,7 +39,7 @@ public enum SyntheticData {
     /// yᵢ = xᵢᵀw + b + σεᵢ with w ~ N(0, I), b ~ N(0, 1), ε ~ N(0, 1): for ``LinearRegression``.
     public static func linearRegression<Scalar: BLASScalar>(samples m: Int, features d: Int, noise σ: Double = 0.1,
                                                            seed: UInt64 = 0, as: Scalar.Type = Scalar.self) throws -> Problem<Scalar> {
-        try checkSizes(samples: m, features: d)
+        try checkSizes(samples: m, features: d, as: Scalar.self)
         var rng = SplitMix64(seed: seed)
         let w = normals(&rng, d), b = rng.nextNormal()
         let x = normals(&rng, m * d)
@@ -46,7 +51,7 @@ public enum SyntheticData {
     /// yᵢ ~ Bernoulli(σ(xᵢᵀw + b)) with w ~ N(0, I)·scale, b ~ N(0, 1)·scale: for ``LogisticRegression``.
     public static func logisticRegression<Scalar: BLASScalar>(samples m: Int, features d: Int, scale: Double = 1,
                                                              seed: UInt64 = 0, as: Scalar.Type = Scalar.self) throws -> Problem<Scalar> {
-        try checkSizes(samples: m, features: d)
+        try checkSizes(samples: m, features: d, as: Scalar.self)
         var rng = SplitMix64(seed: seed)
         let w = normals(&rng, d).map { $0 * scale }, b = rng.nextNormal() * scale
         let x = normals(&rng, m * d)
@@ -62,7 +67,7 @@ public enum SyntheticData {
     /// (θ layout class by class [W_k | c_k]).
     public static func softmaxRegression<Scalar: BLASScalar>(samples m: Int, features d: Int, classes k: Int, scale: Double = 1,
                                                             seed: UInt64 = 0, as: Scalar.Type = Scalar.self) throws -> Problem<Scalar> {
-        try checkSizes(samples: m, features: d, classes: k)
+        try checkSizes(samples: m, features: d, classes: k, as: Scalar.self)
         var rng = SplitMix64(seed: seed)
         let θ = normals(&rng, k * (d + 1)).map { $0 * scale }
         let x = normals(&rng, m * d)
@@ -85,7 +90,7 @@ public enum SyntheticData {
     /// ``MultilayerPerceptron``. `trueParameters` is empty.
     public static func moons<Scalar: BLASScalar>(samples m: Int, noise: Double = 0.1, seed: UInt64 = 0,
                                                 as: Scalar.Type = Scalar.self) throws -> Problem<Scalar> {
-        try checkSizes(samples: m, features: 2)
+        try checkSizes(samples: m, features: 2, as: Scalar.self)
         var rng = SplitMix64(seed: seed)
         var x = [Double](), y = [Double]()
         x.reserveCapacity(2 * m)

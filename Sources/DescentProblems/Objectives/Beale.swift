@@ -9,7 +9,7 @@
 /// - Complexity: O(1) per evaluation.
 public struct Beale<Scalar: BLASScalar>: PlaneObjective {
     public var standardStart: [Scalar]
-    /// Starts at the lecture's (docs/lecture.md) point [1, 1.5].
+    /// Starts at the lecture's point [1, 1.5] (docs/lecture.md).
     public init() { self.standardStart = [1, 1.5] }
     /// Starts at `start`; throws ``DataError/dimensionMismatch(objective:expected:found:)``
     /// unless it has 2 coordinates.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The lecture's (docs/lecture.md) ill-conditioned quadratic, in the "squeezed" coordinates the optimizer sees:
+/// The ill-conditioned quadratic of docs/lecture.md, in the "squeezed" coordinates the optimizer sees:
 ///
 ///     L(x̃, ỹ) = a² x̃² + b² ỹ²,        x̃ = x / a,  ỹ = y / b,
 ///
@@ -12,14 +12,14 @@ import Foundation
 /// (condition number 100), start (x̃, ỹ) = (1, 1), minimum 0 at the origin.
 ///
 /// ``outputJacobian(at:batch:)`` writes L = ‖r‖² with residuals r = (a x̃, b ỹ) as one sample of a
-/// Gaussian output (β = 1): J = diag(a, b), so F = JᵀJ = G exactly, the lecture's (docs/lecture.md) metric.
+/// Gaussian output (β = 1): J = diag(a, b), so F = JᵀJ = G exactly, the metric of docs/lecture.md.
 /// - Complexity: O(1) per evaluation.
 public struct IllConditionedQuadratic<Scalar: BLASScalar>: PlaneObjective {
     public var a: Scalar
     public var b: Scalar
     public var standardStart: [Scalar]
 
-    /// The lecture's (docs/lecture.md) quadratic, starting at (1, 1).
+    /// The quadratic of docs/lecture.md, starting at (1, 1).
     public init(a: Scalar = 1, b: Scalar = 10) {
         self.a = a
         self.b = b
@@ -64,7 +64,7 @@ public struct IllConditionedQuadratic<Scalar: BLASScalar>: PlaneObjective {
     }
 }
 
-/// The lecture's (docs/lecture.md) ill-conditioned quadratic in N dimensions, for runs and checkpoints at
+/// The ill-conditioned quadratic of docs/lecture.md in N dimensions, for runs and checkpoints at
 /// 10⁶–10⁹ parameters:
 ///
 ///     L(θ) = Σᵢ cᵢ θᵢ²,   cᵢ = a² q^i,  q = (b²/a²)^(1/(N−1)),  i = 0 … N−1,
@@ -90,9 +90,12 @@ public struct IllConditionedQuadraticND<Scalar: BLASScalar>: Objective {
     @usableFromInline static var block: Int { 1 << 18 }
 
     /// - Throws: ``TrainingError/invalidOption(name:value:requirement:)`` for N < 1 or a, b not
-    ///   finite and non-zero.
+    ///   finite and non-zero; `LinearAlgebraError/allocationTooLarge(what:bytes:limit:)` when θ
+    ///   and its gradient (2N scalars) exceed what the process can allocate (see `MemoryLimit`).
     public init(dimension: Int, a: Scalar = 1, b: Scalar = 10) throws {
         guard dimension >= 1 else { throw TrainingError.invalidOption(name: "dimension", value: "\(dimension)", requirement: "≥ 1") }
+        try MemoryLimit.require(MemoryLimit.product([2, dimension, MemoryLayout<Scalar>.stride]),
+                                for: "θ and the gradient of \(dimension) parameters")
         for (name, v) in [("a", a), ("b", b)] where !(v.isFinite && v != 0) {
             throw TrainingError.invalidOption(name: name, value: "\(v)", requirement: "finite and non-zero")
         }
@@ -169,7 +172,7 @@ public struct IllConditionedQuadraticND<Scalar: BLASScalar>: Objective {
     @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         guard dimension <= 4096 else { return nil }
-        var j = Matrix<Scalar>(rows: dimension, columns: dimension)
+        var j = Matrix<Scalar>(checkedRows: dimension, columns: dimension)
         forEachCurvature(in: 0..<dimension) { i, c in j.elements[i * dimension + i] = c.squareRoot() }
         return OutputJacobian(jacobian: j, samples: 1, outputs: dimension, distribution: .gaussian(beta: 1))
     }

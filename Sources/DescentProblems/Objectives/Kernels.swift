@@ -114,3 +114,19 @@ func ridgePenalty<Scalar: BLASScalar>(_ θ: UnsafePointer<Scalar>, featureCount 
     }
     return l2 / 2 * s
 }
+
+/// Z ← X [W | b]ᵀ: rows × `outputs` affine outputs of rows × `inputs` X for the out × (in + 1)
+/// row-major block [W | b] at `w` (unit by unit, its weights then its bias) — a fully connected
+/// layer's pre-activations, softmax regression's logits.
+/// - Complexity: one gemm, O(rows·in·out).
+@inlinable @inline(__always)
+func affineRows<S: BLASScalar>(_ x: UnsafePointer<S>, rows: Int, inputs inW: Int, outputs outW: Int, weights w: UnsafePointer<S>,
+                               into z: UnsafeMutablePointer<S>) {
+    if inW > 0 {
+        S.gemm(transposeA: .none, transposeB: .transpose, m: rows, n: outW, k: inW, alpha: 1, a: x, lda: inW,
+               b: w, ldb: inW + 1, beta: 0, c: z, ldc: outW)
+    } else {
+        z.update(repeating: 0, count: rows * outW)
+    }
+    for i in 0..<rows { for o in 0..<outW { z[i * outW + o] += w[o * (inW + 1) + inW] } }
+}

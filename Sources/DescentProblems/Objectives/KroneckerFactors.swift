@@ -102,21 +102,7 @@ extension MultilayerPerceptron {
     /// Gives `blocks` this network's layout (one block per layer), keeping its buffers when the
     /// layout is already right (no allocation then).
     @inlinable
-    func prepareKroneckerBlocks(_ blocks: inout [KroneckerBlock<Scalar>]) {
-        let depth = layerCount
-        let fits = blocks.count == depth && blocks.indices.allSatisfy { l in
-            blocks[l].parameterOffset == offsets[l] && blocks[l].outputs == layerSizes[l + 1] && blocks[l].inputs == layerSizes[l] + 1
-                && blocks[l].activations.count == blocks[l].inputs * blocks[l].inputs
-                && blocks[l].preactivationGradients.count == blocks[l].outputs * blocks[l].outputs
-        }
-        if fits { return }
-        blocks = (1...depth).map { l in
-            let o = layerSizes[l], i = layerSizes[l - 1] + 1
-            return KroneckerBlock(parameterOffset: offsets[l - 1], outputs: o, inputs: i,
-                                  activations: Array(repeating: 0, count: i * i),
-                                  preactivationGradients: Array(repeating: 0, count: o * o))
-        }
-    }
+    func prepareKroneckerBlocks(_ blocks: inout [KroneckerBlock<Scalar>]) { layers.prepareKroneckerBlocks(&blocks) }
 
     /// After ``forward(_:rows:θ:acts:)``: overwrites the blocks' A_l and G_l (both triangles)
     /// with the factors of the batch (see ``kroneckerFactors(at:batch:fisher:step:seed:)``);
@@ -142,41 +128,15 @@ extension MultilayerPerceptron {
                                     into blocks: inout [KroneckerBlock<Scalar>]) {
         let k = outputCount, depth = layerCount
         let inv = 1 / Scalar(rows)
-        for l in 1...depth {
-            let d = layerSizes[l - 1], i = d + 1
-            let input: UnsafePointer<Scalar> = l == 1 ? x : UnsafePointer(acts[l - 2])
-            blocks[l - 1].activations.withUnsafeMutableBufferPointer { cb in
-                let c = cb.baseAddress!
-                if d > 0 {
-                    Scalar.syrk(triangle: .upper, transpose: .transpose, n: d, k: rows, alpha: inv, a: input, lda: d,
-                                beta: 0, c: c, ldc: i)
-                    // The bias column: the input's column means, accumulated row by row into the
-                    // contiguous last row (lower triangle, overwritten by the mirror below).
-                    let last = c + d * i
-                    last.update(repeating: 0, count: d)
-                    for r in 0..<rows {
-                        let row = input + r * d
-                        for j in 0..<d { last[j] += row[j] }
-                    }
-                    for j in 0..<d { last[j] *= inv; c[j * i + d] = last[j] }
-                }
-                c[d * i + d] = 1
-            }
-        }
+        layers.writeActivationFactors(x, rows: rows, acts: acts, into: &blocks)
         // G_l = Σ over the sets of output seeds in deltas[L − 1] of ΔˡᵀΔˡ/m (the first set
         // overwrites, the others add).
         let top = deltas[depth - 1], z = UnsafePointer(acts[depth - 1])
         let floor = Scalar.leastNormalMagnitude.squareRoot()
         var first = true
         func accumulate(alpha: Scalar = inv, backpropagate: Bool = true) {
-            if backpropagate { backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas, flushBelow: floor) }
-            for l in 1...depth {
-                let o = layerSizes[l]
-                blocks[l - 1].preactivationGradients.withUnsafeMutableBufferPointer { c in
-                    Scalar.syrk(triangle: .upper, transpose: .transpose, n: o, k: rows, alpha: alpha, a: deltas[l - 1], lda: o,
-                                beta: first ? 0 : 1, c: c.baseAddress!, ldc: o)
-                }
-            }
+            layers.accumulatePreactivationFactors(rows: rows, θ: t, acts: acts, deltas: deltas, alpha: alpha, first: first,
+                                                  backpropagate: backpropagate, flushBelow: floor, into: &blocks)
             first = false
         }
         withUnsafeTemporaryAllocation(of: Scalar.self, capacity: k) { pb in
@@ -230,11 +190,7 @@ extension MultilayerPerceptron {
                 }
             }
         }
-        for l in blocks.indices {
-            let i = blocks[l].inputs, o = blocks[l].outputs
-            blocks[l].activations.withUnsafeMutableBufferPointer { Self.mirrorUpper($0.baseAddress!, order: i) }
-            blocks[l].preactivationGradients.withUnsafeMutableBufferPointer { Self.mirrorUpper($0.baseAddress!, order: o) }
-        }
+        DenseLayers<Scalar>.mirrorFactors(&blocks)
     }
 
     /// p = softmax(z) of one row of K logits (max-shifted). - Complexity: O(K).
@@ -245,27 +201,6 @@ extension MultilayerPerceptron {
         var s: Scalar = 0
         for c in 0..<k { let e = scalarExp(z[c] - mx); p[c] = e; s += e }
         for c in 0..<k { p[c] /= s }
-    }
-
-    /// Copies the upper triangle of the n × n row-major `a` into its lower one. - Complexity: O(n²).
-    @inlinable
-    static func mirrorUpper(_ a: UnsafeMutablePointer<Scalar>, order n: Int) {
-        // In 32 × 32 tiles, so both the rows written and the columns read stay in cache.
-        let tile = 32
-        var i0 = 0
-        while i0 < n {
-            let i1 = Swift.min(n, i0 + tile)
-            var j0 = 0
-            while j0 < i1 {
-                let j1 = Swift.min(i1, j0 + tile)
-                for i in i0..<i1 {
-                    let je = Swift.min(j1, i)
-                    if j0 < je { for j in j0..<je { a[i * n + j] = a[j * n + i] } }
-                }
-                j0 = j1
-            }
-            i0 = i1
-        }
     }
 }
 

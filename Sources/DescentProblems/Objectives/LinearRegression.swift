@@ -100,7 +100,7 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "linear: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, n = dimension
-        var s = Matrix<Scalar>(rows: rows, columns: n)
+        var s = Matrix<Scalar>(checkedRows: rows, columns: n)
         withBatchRows(data.features, batch) { x, _ in
             withUnsafeTemporaryAllocation(of: Scalar.self, capacity: rows) { rb in
                 let r = rb.baseAddress!
@@ -121,7 +121,7 @@ public struct LinearRegression<Scalar: BLASScalar>: Objective {
     @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, n = dimension
-        var j = Matrix<Scalar>(rows: rows, columns: n)
+        var j = Matrix<Scalar>(checkedRows: rows, columns: n)
         withBatchRows(data.features, batch) { x, _ in
             j.elements.withUnsafeMutableBufferPointer { jp in
                 for i in 0..<rows { writeAugmentedRow(jp.baseAddress! + i * n, coefficient: 1, x: x + i * d, d: d) }

@@ -110,7 +110,7 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "logistic: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, n = dimension
-        var s = Matrix<Scalar>(rows: rows, columns: n)
+        var s = Matrix<Scalar>(checkedRows: rows, columns: n)
         withBatchRows(data.features, batch) { x, _ in
             withUnsafeTemporaryAllocation(of: Scalar.self, capacity: rows) { zb in
                 let z = zb.baseAddress!
@@ -134,7 +134,7 @@ public struct LogisticRegression<Scalar: BLASScalar>: Objective {
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         precondition(θ.count == dimension, "logistic: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, n = dimension
-        var j = Matrix<Scalar>(rows: rows, columns: n)
+        var j = Matrix<Scalar>(checkedRows: rows, columns: n)
         var p = [Scalar](repeating: 0, count: rows)
         withBatchRows(data.features, batch) { x, _ in
             p.withUnsafeMutableBufferPointer { pb in

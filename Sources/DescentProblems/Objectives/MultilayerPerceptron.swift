@@ -18,7 +18,7 @@ public enum OutputLayer: String, Sendable, Codable, CaseIterable {
     case softmax
 }
 
-/// A small fully connected network (the lecture's (docs/lecture.md) "adaptation for neural networks"):
+/// A small fully connected network ("Fisher information of a network" in docs/lecture.md):
 ///
 ///     a⁰ = x,   zˡ = Wˡ aˡ⁻¹ + bˡ,   aˡ = h(zˡ) (l < L),   output from z^L,
 ///     L_B(θ) = (1/|B|) Σ_{i∈B} ℓ(z^L_i, yᵢ)            (ℓ of ``OutputLayer``),
@@ -44,8 +44,10 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     public let layerSizes: [Int]
     public let hiddenActivation: HiddenActivation
     public let outputLayer: OutputLayer
+    /// The layers and their kernels (shared with ``Autoencoder``).
+    @usableFromInline let layers: DenseLayers<Scalar>
     /// Offsets of each layer's [W | b] block in θ (layer l at `offsets[l − 1]`), with n last.
-    @usableFromInline let offsets: [Int]
+    @inlinable var offsets: [Int] { layers.offsets }
 
     /// - Parameters:
     ///   - data: the training data; its feature count is the input width.
@@ -53,7 +55,9 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     ///   - hiddenActivation: tanh (default) or sigmoid.
     ///   - outputLayer: linear, sigmoid (0/1 targets) or softmax (class labels).
     ///   - classCount: K for a softmax output; default 1 + the largest label.
-    /// - Throws: ``DataError`` for an empty data set, a bad width or a target the output cannot use.
+    /// - Throws: ``DataError`` for an empty data set, a bad width or a target the output cannot use;
+    ///   `LinearAlgebraError/allocationTooLarge(what:bytes:limit:)` when θ, its gradient and the
+    ///   full-batch workspace exceed what the process can allocate (see `MemoryLimit`).
     public init(data: Dataset<Scalar>, hiddenLayers: [Int], hiddenActivation: HiddenActivation = .tanh,
                 outputLayer: OutputLayer, classCount: Int? = nil) throws {
         guard data.sampleCount > 0 else { throw DataError.shapeMismatch("perceptron: the data set has no samples") }
@@ -80,20 +84,18 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         self.layerSizes = [data.featureCount] + hiddenLayers + [k]
         self.hiddenActivation = hiddenActivation
         self.outputLayer = outputLayer
-        var off = [0]
-        for l in 1..<layerSizes.count {
-            let (block, o1) = layerSizes[l].multipliedReportingOverflow(by: layerSizes[l - 1] &+ 1)
-            let (end, o2) = off[l - 1].addingReportingOverflow(block)
-            guard !o1, !o2, layerSizes[l - 1] < Int.max else {
-                throw DataError.shapeMismatch("perceptron: layers \(layerSizes.map(String.init).joined(separator: "-")) have more parameters than an Int counts")
-            }
-            off.append(end)
-        }
-        self.offsets = off
+        self.layers = try DenseLayers(sizes: layerSizes, activation: hiddenActivation, model: "perceptron")
+        // θ, its gradient and the full-batch workspace (activations and deltas, 2 · m · Σ sₗ)
+        // must be allocatable: a width the process cannot hold throws here, not in an evaluation.
+        let width = MemoryLimit.sum(layerSizes.dropFirst().map { $0 })
+        let workspace = width.flatMap { MemoryLimit.product([2, data.sampleCount, $0]) }
+        let elements = MemoryLimit.sum([MemoryLimit.product([2, layers.dimension]), workspace])
+        try MemoryLimit.require(elements.flatMap { MemoryLimit.bytes(count: $0, stride: MemoryLayout<Scalar>.stride) },
+                                for: "perceptron \(layerSizes.map(String.init).joined(separator: "-")) on \(data.sampleCount) samples")
     }
 
     public var name: String { "mlp" }
-    public var dimension: Int { offsets.last! }
+    public var dimension: Int { layers.dimension }
 
     /// Per layer l = 1, 2, …: `layerl.weights` (Wˡ, one run per unit) and `layerl.biases` (bˡ),
     /// and the groups `weights` (every Wˡ) and `biases` (every bˡ).
@@ -112,67 +114,20 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     @inlinable var layerCount: Int { layerSizes.count - 1 }
 
     /// Glorot-uniform weights from ``SplitMix64``(seed), zero biases.
-    public func initialParameters(seed: UInt64) -> [Scalar] {
-        var rng = SplitMix64(seed: seed)
-        var θ = [Scalar](repeating: 0, count: dimension)
-        for l in 1...layerCount {
-            let fanIn = layerSizes[l - 1], fanOut = layerSizes[l]
-            let limit = (6 / Double(fanIn + fanOut)).squareRoot()
-            for o in 0..<fanOut {
-                for j in 0..<fanIn { θ[offsets[l - 1] + o * (fanIn + 1) + j] = Scalar((2 * rng.nextUniform() - 1) * limit) }
-            }
-        }
-        return θ
-    }
+    public func initialParameters(seed: UInt64) -> [Scalar] { layers.glorotParameters(seed: seed) }
 
     // MARK: Workspace
 
     /// Scratch for a batch of `rows`: activations A¹…A^L and deltas Δ¹…Δ^L, each rows × sₗ.
     @inlinable
     func withWorkspace<R>(rows: Int, _ body: (_ acts: [UnsafeMutablePointer<Scalar>], _ deltas: [UnsafeMutablePointer<Scalar>]) -> R) -> R {
-        let width = layerSizes.dropFirst().reduce(0, +)
-        return withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 2 * rows * width) { buf in
-            var acts: [UnsafeMutablePointer<Scalar>] = []
-            var deltas: [UnsafeMutablePointer<Scalar>] = []
-            acts.reserveCapacity(layerCount)
-            deltas.reserveCapacity(layerCount)
-            var p = buf.baseAddress!
-            for l in 1...layerCount { acts.append(p); p += rows * layerSizes[l] }
-            for l in 1...layerCount { deltas.append(p); p += rows * layerSizes[l] }
-            return body(acts, deltas)
-        }
+        layers.withWorkspace(rows: rows, body)
     }
 
     /// The forward pass: acts[l − 1] ← Aˡ (hidden activations; the raw outputs z^L for l = L).
     @inlinable
     func forward(_ x: UnsafePointer<Scalar>, rows: Int, θ: UnsafePointer<Scalar>, acts: [UnsafeMutablePointer<Scalar>]) {
-        for l in 1...layerCount {
-            let inW = layerSizes[l - 1], outW = layerSizes[l]
-            let w = θ + offsets[l - 1]
-            let input: UnsafePointer<Scalar> = l == 1 ? x : UnsafePointer(acts[l - 2])
-            let z = acts[l - 1]
-            if inW > 0 {
-                Scalar.gemm(transposeA: .none, transposeB: .transpose, m: rows, n: outW, k: inW, alpha: 1, a: input, lda: inW,
-                            b: w, ldb: inW + 1, beta: 0, c: z, ldc: outW)
-            } else {
-                z.update(repeating: 0, count: rows * outW)
-            }
-            for i in 0..<rows { for o in 0..<outW { z[i * outW + o] += w[o * (inW + 1) + inW] } }
-            if l < layerCount {
-                let count = rows * outW
-                switch hiddenActivation {
-                case .sigmoid: for i in 0..<count { z[i] = sigmoid(z[i]) }
-                case .tanh:
-                    // Float: `floatTanh` (no libm call; libm's tanhf cost ~30 ns per element).
-                    if Scalar.self == Float.self {
-                        let zf = UnsafeMutableRawPointer(z).assumingMemoryBound(to: Float.self)
-                        floatTanh(zf, count: count)
-                    } else {
-                        for i in 0..<count { z[i] = scalarTanh(z[i]) }
-                    }
-                }
-            }
-        }
+        layers.forward(x, rows: rows, θ: θ, acts: acts)
     }
 
     /// Σᵢ ℓᵢ over the batch from the outputs z^L; writes ∂ℓᵢ/∂z^L_i · scale into `delta` when given.
@@ -209,26 +164,11 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         return total
     }
 
-    /// Propagates deltas[L − 1] (Δ^L, already set) down to Δ¹: Δˡ⁻¹ = (Δˡ Wˡ) ⊙ h'(Aˡ⁻¹),
-    /// with entries below `floor` in magnitude set to 0 (default: the subnormals only, see
-    /// `flushSubnormal`).
+    /// Propagates deltas[L − 1] (Δ^L, already set) down to Δ¹ (see `DenseLayers`).
     @inlinable
     func backpropagateDeltas(rows: Int, θ: UnsafePointer<Scalar>, acts: [UnsafeMutablePointer<Scalar>], deltas: [UnsafeMutablePointer<Scalar>],
                              flushBelow floor: Scalar = Scalar.leastNormalMagnitude) {
-        var l = layerCount
-        while l > 1 {
-            let inW = layerSizes[l - 1], outW = layerSizes[l]
-            let w = θ + offsets[l - 1]
-            let below = deltas[l - 2], a = acts[l - 2]
-            Scalar.gemm(transposeA: .none, transposeB: .none, m: rows, n: inW, k: outW, alpha: 1, a: deltas[l - 1], lda: outW,
-                        b: w, ldb: inW + 1, beta: 0, c: below, ldc: inW)
-            let count = rows * inW
-            switch hiddenActivation {
-            case .sigmoid: for i in 0..<count { below[i] = flushed(below[i] * (a[i] * (1 - a[i])), below: floor) }
-            case .tanh: for i in 0..<count { below[i] = flushed(below[i] * (1 - a[i] * a[i]), below: floor) }
-            }
-            l -= 1
-        }
+        layers.backpropagateDeltas(rows: rows, θ: θ, acts: acts, deltas: deltas, flushBelow: floor)
     }
 
     @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
@@ -269,41 +209,8 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
         let scale = 1 / Scalar(rows)
         let total = outputLoss(acts[layerCount - 1], rows: rows, batch: batch, delta: deltas[layerCount - 1], scale: scale)
         backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
-        for l in 1...layerCount {
-            let inW = layerSizes[l - 1], outW = layerSizes[l]
-            let gw = g + offsets[l - 1], delta = deltas[l - 1]
-            let input: UnsafePointer<Scalar> = l == 1 ? x : UnsafePointer(acts[l - 2])
-            if inW > 0 {
-                Scalar.gemm(transposeA: .transpose, transposeB: .none, m: outW, n: inW, k: rows, alpha: 1, a: delta, lda: outW,
-                            b: input, ldb: inW, beta: 0, c: gw, ldc: inW + 1)
-            }
-            for o in 0..<outW {
-                var s: Scalar = 0
-                for i in 0..<rows { s += delta[i * outW + o] }
-                gw[o * (inW + 1) + inW] = s
-            }
-        }
+        layers.writeParameterGradient(x, rows: rows, acts: acts, deltas: deltas, into: g)
         return total * scale
-    }
-
-    /// Writes, for every sample i, the per-sample parameter gradient Σₗ vec(δˡᵢ [aˡ⁻¹ᵢ, 1]) implied by
-    /// the deltas into row `rowIndex(i)` of `out` (n columns).
-    @inlinable
-    func writePerSampleRows(_ x: UnsafePointer<Scalar>, rows: Int, acts: [UnsafeMutablePointer<Scalar>],
-                            deltas: [UnsafeMutablePointer<Scalar>], out: UnsafeMutablePointer<Scalar>, rowIndex: (Int) -> Int) {
-        let n = dimension
-        for i in 0..<rows {
-            let row = out + rowIndex(i) * n
-            for l in 1...layerCount {
-                let inW = layerSizes[l - 1], outW = layerSizes[l]
-                let a: UnsafePointer<Scalar> = (l == 1 ? x : UnsafePointer(acts[l - 2])) + i * inW
-                let delta = deltas[l - 1] + i * outW
-                let block = row + offsets[l - 1]
-                for o in 0..<outW {
-                    writeAugmentedRow(block + o * (inW + 1), coefficient: delta[o], x: a, d: inW)
-                }
-            }
-        }
     }
 
     /// Row i = ∇ℓᵢ(θ) by per-sample backpropagation. - Complexity: O(|B|·n).
@@ -311,7 +218,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount)
-        var s = Matrix<Scalar>(rows: rows, columns: dimension)
+        var s = Matrix<Scalar>(checkedRows: rows, columns: dimension)
         let t = θ.baseAddress!
         withBatchRows(data.features, batch) { x, _ in
             withWorkspace(rows: rows) { acts, deltas in
@@ -319,7 +226,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
                 _ = outputLoss(acts[layerCount - 1], rows: rows, batch: batch, delta: deltas[layerCount - 1], scale: 1)
                 backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
                 s.elements.withUnsafeMutableBufferPointer { sp in
-                    writePerSampleRows(x, rows: rows, acts: acts, deltas: deltas, out: sp.baseAddress!, rowIndex: { $0 })
+                    layers.writePerSampleRows(x, rows: rows, acts: acts, deltas: deltas, out: sp.baseAddress!, rowIndex: { $0 })
                 }
             }
         }
@@ -333,7 +240,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         precondition(θ.count == dimension, "mlp: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), k = outputCount
-        var j = Matrix<Scalar>(rows: rows * k, columns: dimension)
+        var j = Matrix<Scalar>(checkedRows: rows * k, columns: dimension)
         var outputs = [Scalar](repeating: 0, count: rows * k)
         let t = θ.baseAddress!
         withBatchRows(data.features, batch) { x, _ in
@@ -341,13 +248,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
                 forward(x, rows: rows, θ: t, acts: acts)
                 outputs.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: acts[layerCount - 1], count: rows * k) }
                 j.elements.withUnsafeMutableBufferPointer { jp in
-                    for c in 0..<k {
-                        let top = deltas[layerCount - 1]
-                        top.update(repeating: 0, count: rows * k)
-                        for i in 0..<rows { top[i * k + c] = 1 }
-                        backpropagateDeltas(rows: rows, θ: t, acts: acts, deltas: deltas)
-                        writePerSampleRows(x, rows: rows, acts: acts, deltas: deltas, out: jp.baseAddress!, rowIndex: { $0 * k + c })
-                    }
+                    layers.writeOutputJacobian(x, rows: rows, θ: t, acts: acts, deltas: deltas, out: jp.baseAddress!)
                 }
             }
         }
@@ -377,7 +278,7 @@ public struct MultilayerPerceptron<Scalar: BLASScalar>: Objective {
             throw DataError.shapeMismatch("mlp.outputs: \(features.columns) feature columns, the model has \(data.featureCount)")
         }
         let rows = features.rows, k = outputCount
-        var z = Matrix<Scalar>(rows: rows, columns: k)
+        var z = Matrix<Scalar>(checkedRows: rows, columns: k)
         guard rows > 0 else { return z }
         withBatchRows(features, nil) { x, _ in
             withWorkspace(rows: rows) { acts, _ in

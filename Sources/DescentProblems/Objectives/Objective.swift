@@ -18,7 +18,7 @@
 ///
 /// The natural gradient needs curvature; objectives that can supply it implement
 /// ``perSampleGradients(at:batch:)`` (scores, for the empirical Fisher F = SᵀS/m) and/or
-/// ``outputJacobian(at:batch:)`` (the lecture's (docs/lecture.md) Fisher for a model output distribution,
+/// ``outputJacobian(at:batch:)`` (the Fisher of docs/lecture.md for a model output distribution,
 /// F = E[Jᵀ H J]). Both return nil when not available (the default).
 public protocol Objective<Scalar>: Sendable {
     associatedtype Scalar: BLASScalar
@@ -47,7 +47,7 @@ public protocol Objective<Scalar>: Sendable {
     func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>?
 
     /// The Jacobian of the model's output (the logits for Bernoulli/categorical outputs) w.r.t. θ,
-    /// stacked per sample, with the output distribution: the ingredients of the lecture's (docs/lecture.md) Fisher
+    /// stacked per sample, with the output distribution: the ingredients of docs/lecture.md's Fisher
     /// for neural networks. Nil when not available (default).
     func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>?
 

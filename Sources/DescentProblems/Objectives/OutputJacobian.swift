@@ -1,5 +1,5 @@
 /// The Jacobian of a model's output w.r.t. the parameters, for m samples with k outputs each,
-/// and the distribution the output parameterizes: what the lecture's (docs/lecture.md) Fisher needs,
+/// and the distribution the output parameterizes: what the Fisher of docs/lecture.md needs,
 ///
 ///     F = (1/m) Σᵢ Jᵢᵀ Hᵢ Jᵢ,
 ///
@@ -26,11 +26,11 @@ public struct OutputJacobian<Scalar: BLASScalar>: Sendable, Equatable {
 
 /// The distribution of a model output, which fixes the Fisher's middle factor Hᵢ.
 public enum OutputDistribution<Scalar: BLASScalar>: Sendable, Equatable {
-    /// Gaussian output y ~ N(ŷ, β⁻²I): the Jacobian is of ŷ and Hᵢ = β² I, the lecture's (docs/lecture.md)
+    /// Gaussian output y ~ N(ŷ, β⁻²I): the Jacobian is of ŷ and Hᵢ = β² I, docs/lecture.md's
     /// F_linear = β² E[J_yᵀ J_y]. β = 1 for the loss ½‖y − ŷ‖².
     case gaussian(beta: Scalar)
     /// Independent Bernoulli outputs p = σ(z): the Jacobian is of the logits z and
-    /// Hᵢ = diag(p(1 − p)) — the lecture's (docs/lecture.md) F_sigmoid = E[J_pᵀ diag(1/(p(1−p))) J_p] with
+    /// Hᵢ = diag(p(1 − p)) — docs/lecture.md's F_sigmoid = E[J_pᵀ diag(1/(p(1−p))) J_p] with
     /// J_p = diag(p(1−p)) J_z. `probabilities` has m·k entries, sample-major.
     case bernoulli(probabilities: [Scalar])
     /// Categorical output p = softmax(z): the Jacobian is of the logits z and

@@ -11,7 +11,7 @@
 /// - Complexity: O(1) per evaluation.
 public struct Rosenbrock<Scalar: BLASScalar>: PlaneObjective {
     public var standardStart: [Scalar]
-    /// Starts at the lecture's (docs/lecture.md) point [-1.5, 2].
+    /// Starts at the lecture's point [-1.5, 2] (docs/lecture.md).
     public init() { self.standardStart = [-1.5, 2] }
     /// Starts at `start`; throws ``DataError/dimensionMismatch(objective:expected:found:)``
     /// unless it has 2 coordinates.

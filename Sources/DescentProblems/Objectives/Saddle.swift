@@ -5,7 +5,7 @@
 /// - Complexity: O(1) per evaluation.
 public struct Saddle<Scalar: BLASScalar>: PlaneObjective {
     public var standardStart: [Scalar]
-    /// Starts at the lecture's (docs/lecture.md) point [1, 1e-3].
+    /// Starts at the lecture's point [1, 1e-3] (docs/lecture.md).
     public init() { self.standardStart = [1, 1e-3] }
     /// Starts at `start`; throws ``DataError/dimensionMismatch(objective:expected:found:)``
     /// unless it has 2 coordinates.

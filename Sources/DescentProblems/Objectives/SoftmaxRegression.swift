@@ -67,14 +67,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     /// Z ← X_B Wᵀ + 1cᵀ (rows × K).
     @inlinable
     func logits(_ x: UnsafePointer<Scalar>, rows: Int, θ: UnsafePointer<Scalar>, into z: UnsafeMutablePointer<Scalar>) {
-        let d = data.featureCount, k = classCount
-        if d > 0 {
-            Scalar.gemm(transposeA: .none, transposeB: .transpose, m: rows, n: k, k: d, alpha: 1, a: x, lda: d,
-                        b: θ, ldb: d + 1, beta: 0, c: z, ldc: k)
-        } else {
-            z.update(repeating: 0, count: rows * k)
-        }
-        for i in 0..<rows { for c in 0..<k { z[i * k + c] += θ[c * (d + 1) + d] } }
+        affineRows(x, rows: rows, inputs: data.featureCount, outputs: classCount, weights: θ, into: z)
     }
 
     /// Turns each row of Z into softmax probabilities in place and returns Σ [lse(zᵢ) − zᵢ,yᵢ].
@@ -159,7 +152,7 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     public func perSampleGradients(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> Matrix<Scalar>? {
         precondition(θ.count == dimension, "softmax: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, k = classCount, n = dimension
-        var s = Matrix<Scalar>(rows: rows, columns: n)
+        var s = Matrix<Scalar>(checkedRows: rows, columns: n)
         withBatchRows(data.features, batch) { x, _ in
             withUnsafeTemporaryAllocation(of: Scalar.self, capacity: rows * k) { zb in
                 let z = zb.baseAddress!
@@ -189,8 +182,8 @@ public struct SoftmaxRegression<Scalar: BLASScalar>: Objective {
     public func outputJacobian(at θ: UnsafeBufferPointer<Scalar>, batch: UnsafeBufferPointer<Int>?) -> OutputJacobian<Scalar>? {
         precondition(θ.count == dimension, "softmax: θ has \(θ.count) elements, expected \(dimension)")
         let rows = batchCount(batch, sampleCount: sampleCount), d = data.featureCount, k = classCount, n = dimension
-        var j = Matrix<Scalar>(rows: rows * k, columns: n)
-        var p = Matrix<Scalar>(rows: rows, columns: k)
+        var j = Matrix<Scalar>(checkedRows: rows * k, columns: n)
+        var p = Matrix<Scalar>(checkedRows: rows, columns: k)
         withBatchRows(data.features, batch) { x, _ in
             p.elements.withUnsafeMutableBufferPointer { pb in
                 logits(x, rows: rows, θ: θ.baseAddress!, into: pb.baseAddress!)

@@ -36,9 +36,11 @@ func supplyCurvature<F: Objective, O: Optimizer>(
 }
 
 /// True when `optimizer` is a second-order one that asks for Kronecker factors before its next
-/// step: the loop then evaluates the gradient and the factors together
+/// step, or a model-driven one (its layer statistics): the loop then evaluates the gradient and
+/// the factors together
 /// (``Objective/lossGradientAndKroneckerFactors(at:batch:fisher:step:seed:gradient:factors:)``).
 func wantsKroneckerFactors<O: Optimizer>(_ optimizer: inout O) -> Bool {
+    if O.self is any ModelDrivenOptimizer.Type { return true }
     guard let second = O.self as? any SecondOrderOptimizer.Type else { return false }
     func open<S: SecondOrderOptimizer>(_: S.Type, _ o: inout O) -> Bool {
         withUnsafeMutablePointer(to: &o) { raw in
@@ -94,4 +96,67 @@ func reportLossIfWanted<F: Objective, O: Optimizer>(
         }
     }
     try open(second, &optimizer)
+}
+
+/// Steps a ``ModelDrivenOptimizer`` (adaptive K-FAC) with the objective as its model on the
+/// step's batch (``ObjectiveCurvatureModel``); returns false, touching nothing, for any other
+/// optimizer. `precomputed`: the factors evaluated with the gradient at this θ.
+func stepModelDriven<F: Objective, O: Optimizer>(
+    _ objective: F, parameters: UnsafeMutableBufferPointer<F.Scalar>, batch: UnsafeBufferPointer<Int>?, loss: F.Scalar,
+    gradient: UnsafeBufferPointer<F.Scalar>, optimizer: inout O, options: TrainingOptions<F.Scalar>, step: Int,
+    precomputed: [KroneckerBlock<F.Scalar>]?
+) throws -> Bool where O.Scalar == F.Scalar {
+    guard let driven = O.self as? any ModelDrivenOptimizer.Type else { return false }
+    let model = ObjectiveCurvatureModel(objective, batch: batch.map(Array.init), fisher: options.fisher, step: step, seed: options.seed,
+                                        precomputed: precomputed)
+    func open<S: ModelDrivenOptimizer>(_: S.Type, _ o: inout O) throws {
+        try withUnsafeMutablePointer(to: &o) { raw in
+            try UnsafeMutableRawPointer(raw).withMemoryRebound(to: S.self, capacity: 1) { s in
+                try parameters.withMemoryRebound(to: S.Scalar.self) { p in
+                    try gradient.withMemoryRebound(to: S.Scalar.self) { g in
+                        try s.pointee.step(p, loss: unsafeBitCast(loss, to: S.Scalar.self), gradient: g,
+                                           model: ModelAdapter<F, S.Scalar>(model: model))
+                    }
+                }
+            }
+        }
+    }
+    try open(driven, &optimizer)
+    return true
+}
+
+/// ``ObjectiveCurvatureModel`` seen with the optimizer's scalar type (the same type: the
+/// optimizer's and the objective's scalars are equal, checked by `minimize`'s signature).
+private struct ModelAdapter<F: Objective, S: BLASScalar>: CurvatureModel {
+    typealias Scalar = S
+    let model: ObjectiveCurvatureModel<F>
+    func loss(at θ: UnsafeBufferPointer<S>) throws -> S {
+        try θ.withMemoryRebound(to: F.Scalar.self) { unsafeBitCast(try model.loss(at: $0), to: S.self) }
+    }
+    func layerStatistics(at θ: UnsafeBufferPointer<S>) throws -> [KroneckerBlock<S>] {
+        try θ.withMemoryRebound(to: F.Scalar.self) { unsafeBitCast(try model.layerStatistics(at: $0), to: [KroneckerBlock<S>].self) }
+    }
+    func fisherQuadraticForms(at θ: UnsafeBufferPointer<S>, first: UnsafeBufferPointer<S>, second: UnsafeBufferPointer<S>?,
+                              scratch: UnsafeMutableBufferPointer<S>, scratch2: UnsafeMutableBufferPointer<S>) throws -> (S, S, S) {
+        let forms = try θ.withMemoryRebound(to: F.Scalar.self) { t in
+            try first.withMemoryRebound(to: F.Scalar.self) { u in
+                try scratch.withMemoryRebound(to: F.Scalar.self) { s1 in
+                    try scratch2.withMemoryRebound(to: F.Scalar.self) { s2 in
+                        guard let second else { return try model.fisherQuadraticForms(at: t, first: u, second: nil, scratch: s1, scratch2: s2) }
+                        return try second.withMemoryRebound(to: F.Scalar.self) { v in
+                            try model.fisherQuadraticForms(at: t, first: u, second: v, scratch: s1, scratch2: s2)
+                        }
+                    }
+                }
+            }
+        }
+        return (unsafeBitCast(forms.0, to: S.self), unsafeBitCast(forms.1, to: S.self), unsafeBitCast(forms.2, to: S.self))
+    }
+    func fisherVectorProduct(at θ: UnsafeBufferPointer<S>, vector: UnsafeBufferPointer<S>, product: UnsafeMutableBufferPointer<S>) throws {
+        try θ.withMemoryRebound(to: F.Scalar.self) { t in
+            try vector.withMemoryRebound(to: F.Scalar.self) { v in
+                try product.withMemoryRebound(to: F.Scalar.self) { try model.fisherVectorProduct(at: t, vector: v, product: $0) }
+            }
+        }
+    }
 }

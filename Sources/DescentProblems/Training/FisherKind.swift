@@ -1,7 +1,7 @@
 /// Which Fisher information the training loop gives the natural gradient.
 public enum FisherKind: String, Sendable, CaseIterable, Codable {
     /// The Fisher of the model's output distribution through its Jacobian,
-    /// F = (1/m) Σᵢ Jᵢᵀ Λᵢ Jᵢ (the lecture's (docs/lecture.md) F_linear, F_sigmoid; categorical for softmax).
+    /// F = (1/m) Σᵢ Jᵢᵀ Λᵢ Jᵢ (F_linear, F_sigmoid, F_softmax of docs/lecture.md).
     /// Objectives without an output Jacobian fall back to the empirical Fisher.
     case exact
     /// The empirical Fisher from per-sample gradients, F = (1/m) SᵀS.

@@ -114,7 +114,9 @@ public func minimize<F: Objective, O: Optimizer>(
         }
         batch.reserveCapacity(Swift.min(b, objective.sampleCount))
     }
-    state.history.reserveCapacity(state.history.count + Swift.min(Swift.max(options.maxSteps - state.step, 0), 1 << 20) + 1)
+    HistoryThinning.thin(&state.history, steps: state.step, limit: options.historyLimit)
+    state.history.reserveCapacity(Swift.min(state.history.count + Swift.max(options.maxSteps - state.step, 0),
+                                            options.historyLimit ?? (1 << 20)) + 1)
     state.finished = nil
     let firstStep = state.step
     let elapsedBefore = state.elapsed
@@ -172,14 +174,15 @@ public func minimize<F: Objective, O: Optimizer>(
         let monitored: Scalar? = validation == nil ? loss : validationLoss
         var stopEarly = false
         if !last, let m = monitored {
-            if state.options.plateau != nil {
+            if state.options.plateauActive(at: t) {
                 state.optimizer.learningRate = state.options.plateau!.update(metric: m, learningRate: state.optimizer.learningRate)
             }
             if state.options.earlyStopping != nil {
                 stopEarly = state.parameters.withUnsafeBufferPointer { state.options.earlyStopping!.update(metric: m, step: t, parameters: $0) }
             }
         }
-        let rate = last ? state.optimizer.learningRate : (options.schedule?.rate(at: t) ?? state.optimizer.learningRate)
+        let scheduled = last ? nil : options.scheduledRate(at: t)
+        let rate = scheduled ?? state.optimizer.learningRate
         let record = TrainingRecord(step: t, loss: loss, gradientNorm: norm, learningRate: rate, elapsed: seconds(),
                                     parameters: options.recordParameters ? state.parameters : [],
                                     validationLoss: validationLoss, validationAccuracy: validationAccuracy)
@@ -201,14 +204,29 @@ public func minimize<F: Objective, O: Optimizer>(
         if last { reason = pausing && t < options.maxSteps && !timeUp ? .paused : (timeUp && t < options.maxSteps ? .wallTime : .maxSteps); break }
 
         if let c = options.gradientClipNorm {
-            g.withUnsafeMutableBufferPointer { _ = clipGradientNorm($0, maxNorm: c) }
+            try g.withUnsafeMutableBufferPointer { _ = try clipGradientNorm($0, maxNorm: c) }
+        }
+        // A model-driven optimizer (adaptive K-FAC) asks the objective itself, on B_t.
+        if options.schedule != nil { state.optimizer.learningRate = rate }
+        let driven = try state.parameters.withUnsafeMutableBufferPointer { tp in
+            try g.withUnsafeBufferPointer { gp in
+                try withBatch(batched, batch) {
+                    try stepModelDriven(objective, parameters: tp, batch: $0, loss: loss, gradient: gp, optimizer: &state.optimizer,
+                                        options: options, step: t, precomputed: factorsReady ? factors : nil)
+                }
+            }
+        }
+        if driven {
+            state.history.append(record)
+            state.step += 1
+            continue
         }
         // A second-order optimizer: the curvature at θ_t on the same batch B_t as the gradient.
         try state.parameters.withUnsafeBufferPointer { tp in
             try withBatch(batched, batch) { try supplyCurvature(objective, at: tp, batch: $0, optimizer: &state.optimizer, options: options, step: t,
                                                                precomputed: factorsReady ? factors : nil) }
         }
-        if options.schedule != nil { state.optimizer.learningRate = rate }
+        if scheduled != nil { state.optimizer.learningRate = rate }
         try state.parameters.withUnsafeMutableBufferPointer { tp in
             try g.withUnsafeBufferPointer { gp in try state.optimizer.step(tp, gradient: gp) }
         }
@@ -216,7 +234,7 @@ public func minimize<F: Objective, O: Optimizer>(
         try state.parameters.withUnsafeBufferPointer { tp in
             try withBatch(batched, batch) { try reportLossIfWanted(objective, at: tp, batch: $0, lossBefore: loss, optimizer: &state.optimizer) }
         }
-        state.history.append(record)
+        HistoryThinning.append(record, to: &state.history, limit: options.historyLimit)
         state.step += 1
     }
     var history = state.history

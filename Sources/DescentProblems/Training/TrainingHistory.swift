@@ -52,7 +52,8 @@ public enum TrainingControl: Sendable { case `continue`, stop }
 /// The outcome of ``minimize(_:from:optimizer:options:callback:)``.
 ///
 /// `history` has one record per step taken plus a final record at the returned parameters
-/// (evaluated on the full data): t = 0, 1, …, T. When the run stopped on a tolerance or divergence,
+/// (evaluated on the full data): t = 0, 1, …, T — every k-th step only beyond
+/// ``TrainingOptions/historyLimit`` records. When the run stopped on a tolerance or divergence,
 /// the final record is the evaluation that triggered it (on the batch it was computed on).
 public struct TrainingResult<Scalar: BLASScalar>: Sendable, Equatable {
     /// θ_T.
@@ -63,4 +64,35 @@ public struct TrainingResult<Scalar: BLASScalar>: Sendable, Equatable {
     public var steps: Int { history.last?.step ?? 0 }
     /// The loss of the final record (NaN for an empty history, which `minimize` never returns).
     public var finalLoss: Scalar { history.last?.loss ?? .nan }
+}
+
+/// The records a bounded history keeps (see ``TrainingOptions/historyLimit``).
+enum HistoryThinning {
+    /// k for T recorded steps: 1 up to the limit, else the smallest power of two with
+    /// ⌈T/k⌉ ≤ limit. - Complexity: O(log(T/limit)).
+    static func stride(steps: Int, limit: Int?) -> Int {
+        guard let limit, steps > limit else { return 1 }
+        var k = 1
+        while k < Int.max / 2, (steps - 1) / k + 1 > limit { k <<= 1 }
+        return k
+    }
+
+    /// Keeps the records the stride for `steps` keeps (a history written without a limit, or
+    /// under a larger one). - Complexity: O(history).
+    static func thin<Scalar>(_ history: inout [TrainingRecord<Scalar>], steps: Int, limit: Int?) {
+        let k = stride(steps: steps, limit: limit)
+        if k > 1 { history.removeAll { $0.step % k != 0 } }
+    }
+
+    /// Appends the record of step t (the history holding steps < t) and drops the records the
+    /// stride for t + 1 steps no longer keeps. - Complexity: amortized O(1); O(limit) when the
+    /// stride doubles (about log₂(T/limit) times in a run).
+    static func append<Scalar>(_ record: TrainingRecord<Scalar>, to history: inout [TrainingRecord<Scalar>], limit: Int?) {
+        let t = record.step
+        let k = stride(steps: t + 1, limit: limit)
+        if k != stride(steps: t, limit: limit) {
+            history.removeAll { $0.step % k != 0 }
+        }
+        if t % k == 0 { history.append(record) }
+    }
 }

@@ -34,16 +34,30 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable, Codable 
     /// ``minimize(_:state:validation:control:)`` is given one. Default 1.
     public var validationInterval: Int
     /// Reduce the learning rate on a plateau of the monitored loss (the validation loss when a
+    /// validation objective is given, else each step's training loss). With a ``schedule`` it
+    /// must be a warm-up ending in a constant rate (`warmup(steps: W, startFactor:, then: .constant(η))`):
+    /// the warm-up sets the rate for t ≤ W and the plateau takes over from t = W, as PyTorch
+    /// users chain a `LinearLR` warm-up before `ReduceLROnPlateau`.
     /// validation objective is given, else each step's training loss). Replaces ``schedule``.
     public var plateau: ReduceLROnPlateau<Scalar>?
     /// Stop when the monitored loss (as for ``plateau``) stops improving; restores θ_best.
     public var earlyStopping: EarlyStopping<Scalar>?
+    /// The most records ``TrainingState/history`` keeps (≥ 1): after T steps it holds the steps
+    /// t < T with t mod k = 0, k the smallest power of two with ⌈T/k⌉ ≤ the limit, so its memory
+    /// (about 140 bytes per record without θ) stays bounded however long the run; a function of T
+    /// alone, so a paused and resumed run keeps the same records. Nil: every step. Default
+    /// ``defaultHistoryLimit``.
+    public var historyLimit: Int?
+
+    /// 65 536 records: about 9 MB of history without θ.
+    public static var defaultHistoryLimit: Int { 1 << 16 }
 
     public init(maxSteps: Int = 1000, batchSize: Int? = nil, seed: UInt64 = 0,
                 schedule: LearningRateSchedule<Scalar>? = nil, gradientClipNorm: Scalar? = nil,
                 lossTolerance: Scalar? = nil, gradientTolerance: Scalar? = nil, maxSeconds: Double? = nil,
                 recordParameters: Bool = false, fisher: FisherKind = .exact, stopAfter: Int? = nil,
-                validationInterval: Int = 1, plateau: ReduceLROnPlateau<Scalar>? = nil, earlyStopping: EarlyStopping<Scalar>? = nil) {
+                validationInterval: Int = 1, plateau: ReduceLROnPlateau<Scalar>? = nil, earlyStopping: EarlyStopping<Scalar>? = nil,
+                historyLimit: Int? = defaultHistoryLimit) {
         self.maxSteps = maxSteps
         self.batchSize = batchSize
         self.seed = seed
@@ -58,11 +72,12 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable, Codable 
         self.validationInterval = validationInterval
         self.plateau = plateau
         self.earlyStopping = earlyStopping
+        self.historyLimit = historyLimit
     }
 
     private enum CodingKeys: String, CodingKey {
         case maxSteps, batchSize, seed, schedule, gradientClipNorm, lossTolerance, gradientTolerance, maxSeconds
-        case recordParameters, fisher, stopAfter, validationInterval, plateau, earlyStopping
+        case recordParameters, fisher, stopAfter, validationInterval, plateau, earlyStopping, historyLimit
     }
 
     /// Decodes options; fields added after the first format version take their defaults.
@@ -82,6 +97,8 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable, Codable 
                   validationInterval: try c.decodeIfPresent(Int.self, forKey: .validationInterval) ?? 1,
                   plateau: try c.decodeIfPresent(ReduceLROnPlateau<Scalar>.self, forKey: .plateau),
                   earlyStopping: try c.decodeIfPresent(EarlyStopping<Scalar>.self, forKey: .earlyStopping))
+        // Written before the limit existed: every record was kept, and is.
+        historyLimit = c.contains(.historyLimit) ? try c.decodeIfPresent(Int.self, forKey: .historyLimit) : nil
         try validate()
     }
 
@@ -102,9 +119,31 @@ public struct TrainingOptions<Scalar: BLASScalar>: Sendable, Equatable, Codable 
         }
         try plateau?.validate()
         try earlyStopping?.validate()
-        if plateau != nil, schedule != nil {
-            throw TrainingError.invalidOption(name: "plateau", value: "with a schedule", requirement: "used alone (it sets the learning rate itself, as the schedule would)")
+        if let h = historyLimit, h < 1 { throw TrainingError.invalidOption(name: "historyLimit", value: "\(h)", requirement: "≥ 1") }
+        if plateau != nil, let schedule, plateauWarmup == nil {
+            throw TrainingError.invalidOption(name: "plateau", value: "with the schedule \(schedule)",
+                                              requirement: "used alone or after a warm-up to a constant rate (it sets the learning rate itself, as the schedule would)")
         }
+    }
+
+    /// W when a ``plateau`` follows a warm-up schedule to a constant rate; nil otherwise.
+    var plateauWarmup: Int? {
+        guard plateau != nil, case let .warmup(w, _, then)? = schedule, case .constant = then else { return nil }
+        return w
+    }
+
+    /// The rate the schedule sets before step t, or nil when the schedule does not set it (none,
+    /// or a plateau has taken over after its warm-up).
+    func scheduledRate(at t: Int) -> Scalar? {
+        guard let schedule else { return nil }
+        if plateau != nil, let w = plateauWarmup, t > w { return nil }
+        return schedule.rate(at: t)
+    }
+
+    /// Whether the plateau watches the monitored loss at step t (from the end of a warm-up on).
+    func plateauActive(at t: Int) -> Bool {
+        guard plateau != nil else { return false }
+        return t >= (plateauWarmup ?? 0)
     }
 }
 

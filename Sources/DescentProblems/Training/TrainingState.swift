@@ -189,7 +189,7 @@ struct HistoryColumns<Scalar: BLASScalar>: Codable {
             let n = step.count
             guard [loss.count, gradientNorm.count, learningRate.count, elapsed.count, parameterCounts.count].allSatisfy({ $0 == n }),
                   validationLoss.count == validationSteps.count, validationAccuracy.count == validationSteps.count,
-                  parameterCounts.allSatisfy({ $0 >= 0 }), parameterCounts.reduce(0, &+) == parameters.count,
+                  MemoryLimit.sum(parameterCounts) == parameters.count,
                   validationSteps.allSatisfy({ (0..<n).contains($0) }) else {
                 throw TrainingError.corruptState("history columns of different lengths")
             }
