@@ -1,6 +1,6 @@
 /// Every optimizer the command line, `descent compare`, `descent bench` and the distributed
 /// checks know, by name: the single list to extend. A new element-wise optimizer is its file
-/// (the ``ElementRule``, the optimizer and its ``RegisteredOptimizer/hyperparameters``) plus
+/// (the `ElementRule`, the optimizer and its ``RegisteredOptimizer/hyperparameters``) plus
 /// one line here.
 public enum OptimizerRegistry {
     public static let all: [OptimizerDescriptor] = [

@@ -93,6 +93,13 @@ struct Compare: ParsableCommand {
         let started = DispatchTime.now().uptimeNanoseconds
 
         for plan in plans {
+            if plan.settings.data == "fashion-mnist", !FashionMNIST.isInstalled() {
+                let note = "\(plan.identifier): left out — Debian's dataset-fashion-mnist is not installed (scripts/install-deps installs it)."
+                print(note + "\n")
+                markdown.append("- \(note)\n")
+                for _ in names { progress.advance(label: plan.identifier) }
+                continue
+            }
             let problem = try plan.settings.make(Double.self, seed: 0, start: nil)
             let steps = self.steps ?? plan.steps
             let curvature = suppliesCurvature(problem)

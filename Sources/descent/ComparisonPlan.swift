@@ -50,6 +50,10 @@ struct ProblemPlan: Sendable {
     /// K-FAC's fixed λ and refactoring interval T on this problem (nil: the library's 10⁻³ and 10).
     var kfacDamping: Double? = nil
     var kfacInterval: Int? = nil
+    /// K-FAC as kfac-jax's adaptive optimizer (`--adaptive`: learning rate, momentum and damping
+    /// chosen by the quadratic model with the exact Fisher on the step's batch), as `descent run
+    /// --optimizer kfac` runs it by default; the fixed-η settings above apply when false.
+    var kfacAdaptive = true
     /// The section's own name when two sections share a problem (the perceptrons); nil: the
     /// problem's name.
     var label: String? = nil
@@ -64,6 +68,13 @@ struct ProblemPlan: Sendable {
         if optimizer == .natural {
             s.fisher = naturalFisher
             s.set("--damping", number: naturalDamping)
+        }
+        if optimizer == .kfac, kfacAdaptive {
+            s.fisher = kfacFisher
+            s.set("--lr", nil)
+            s.set("--adaptive", .flag(true))
+            s.set("--damping", number: kfacDamping)
+            return s
         }
         if optimizer == .kfac {
             s.fisher = kfacFisher; s.set("--kl-clip", number: kfacClip)
@@ -118,6 +129,7 @@ enum ComparisonPlan {
                             .adadelta: 30, .adam: 0.1, .adamw: 0.1, .natural: 1, .kfac: 0.3],
             naturalFisher: .empirical, naturalDamping: 0.1),
         ComparisonPlan.widePerceptron,
+        ComparisonPlan.autoencoder,
     ]
 
     /// The learning-rate grid of `--tune`.

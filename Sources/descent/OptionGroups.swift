@@ -42,8 +42,11 @@ struct OptimizerOptions: ParsableArguments {
     var inverseInterval: Int?
     @Option(name: .customLong("kl-clip"), parsing: .unconditional, help: "K-FAC: KL clipping κ, ν = min(1, √(κ / (η² Σ⟨∇W, ΔW⟩))).")
     var klClip: Double?
-    @Flag(help: "K-FAC: adaptive learning rate, momentum and damping (kfac-jax's Optimizer; --damping is then λ₀, default 1).")
-    var adaptive = false
+    @Flag(inversion: .prefixedNo, help: """
+        K-FAC: adaptive learning rate, momentum and damping (kfac-jax's Optimizer; --damping is then λ₀, default 1). \
+        The default for kfac unless --lr or --kl-clip is given (they set the fixed-step K-FAC).
+        """)
+    var adaptive: Bool?
     @Option(name: .customLong("damping-interval"), parsing: .unconditional, help: "Adaptive K-FAC: adapt λ every K steps (default 5).")
     var dampingInterval: Int?
     @Option(name: .customLong("damping-decay"), parsing: .unconditional, help: "Adaptive K-FAC: λ is multiplied or divided by ω^K (default ω = 0.9).")
@@ -65,7 +68,7 @@ struct OptimizerOptions: ParsableArguments {
     static let declared: Set<String> = [
         "--lr", "--momentum", "--beta1", "--beta2", "--eps", "--rho", "--weight-decay", "--amsgrad", "--centered",
         "--eps-outside-sqrt", "--damping", "--fisher", "--step-length", "--kfac-decay", "--inverse-interval", "--kl-clip", "--solver",
-        "--adaptive", "--damping-interval", "--damping-decay", "--min-damping", "--max-damping",
+        "--adaptive", "--no-adaptive", "--damping-interval", "--damping-decay", "--min-damping", "--max-damping",
     ]
     /// The options of the registry not declared above, as typed (`--lr-decay 0.01`).
     @Argument(parsing: .allUnrecognized, help: .hidden)
@@ -82,7 +85,7 @@ struct OptimizerOptions: ParsableArguments {
         ]
         for (option, value) in numbers { s.set(option, number: value) }
         for (option, on) in [("--amsgrad", amsgrad), ("--centered", centered), ("--eps-outside-sqrt", epsOutsideSqrt),
-                             ("--adaptive", adaptive)] where on {
+                             ("--adaptive", adaptive ?? (name == .kfac && learningRate == nil && klClip == nil))] where on {
             s.set(option, .flag(true))
         }
         if let solver { s.set("--solver", try RegistryOptions.value(solver, option: "--solver")) }
