@@ -45,15 +45,17 @@ let package = Package(
             dependencies: ["CBLAS", "CLAPACKE"],
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
-        // The optimizers: SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam(W), natural gradient.
+        // Checkpoints: the binary coder, the checkpoint container, atomic file writes (Foundation only).
+        .target(name: "DescentPersistence"),
+        // The optimizers: SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam(W), natural gradient, K-FAC.
         .target(
             name: "Descent",
-            dependencies: ["DescentLinearAlgebra"]
+            dependencies: ["DescentLinearAlgebra", "DescentPersistence"]
         ),
         // Objectives, data sets and the training loop.
         .target(
             name: "DescentProblems",
-            dependencies: ["Descent", "DescentLinearAlgebra", "CZlib"],
+            dependencies: ["Descent", "DescentLinearAlgebra", "DescentPersistence", "CZlib"],
             resources: [.copy("Resources")]
         ),
         // Counts heap allocations for `descent bench`: a shared object the benchmark preloads
@@ -65,13 +67,13 @@ let package = Package(
         // SVG plots for the comparison.
         .target(
             name: "DescentPlots",
-            dependencies: ["Descent"]  // AtomicFile
+            dependencies: ["DescentPersistence"]  // AtomicFile
         ),
         // The command-line tool: run, compare, bench.
         .executableTarget(
             name: "descent",
             dependencies: [
-                "Descent", "DescentLinearAlgebra", "DescentProblems", "DescentPlots", "DescentDistributed",
+                "Descent", "DescentLinearAlgebra", "DescentPersistence", "DescentProblems", "DescentPlots", "DescentDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -83,7 +85,7 @@ let package = Package(
         // Helpers every test target shares (precisions, tolerances, error measures): not a product.
         .target(name: "DescentTestSupport", dependencies: ["DescentLinearAlgebra", "DescentProblems"], path: "Tests/DescentTestSupport"),
         .testTarget(name: "DescentLinearAlgebraTests", dependencies: ["DescentLinearAlgebra", "DescentTestSupport"]),
-        .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra", "DescentProblems", "DescentTestSupport"]),
+        .testTarget(name: "DescentTests", dependencies: ["Descent", "DescentLinearAlgebra", "DescentPersistence", "DescentProblems", "DescentTestSupport"]),
         .testTarget(name: "DescentProblemsTests", dependencies: ["DescentProblems", "Descent", "DescentLinearAlgebra", "DescentTestSupport"]),
         .testTarget(name: "DescentPlotsTests", dependencies: ["DescentPlots"]),
         .testTarget(name: "descentTests", dependencies: ["descent"]),

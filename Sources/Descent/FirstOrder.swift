@@ -269,7 +269,7 @@ func oneMinus<S: BLASScalar>(_ beta: S) -> S { S(1 - decimalDouble(beta)) }
 /// A `Double` hyperparameter is itself. A `Float` one is read as its shortest decimal form, the
 /// one `description` prints and the user most likely wrote: `Float(0.99)` = 0.9900000095…
 /// stands for 0.99, so 1 − ρ is 1 − 0.99 rounded once to `Float` (0.0099999998, torch's value)
-/// rather than 0.0099999905 (8 ulp away, the drift the first wave had in RMSProp). The decimal
+/// rather than 0.0099999905 (8 ulp away, a drift RMSProp had once). The decimal
 /// is the first of 1…9 significant digits that rounds back to the same `Float` (9 always does),
 /// so the result rounds to the hyperparameter exactly and differs from `Double(x)` by less than
 /// half a `Float` ulp.

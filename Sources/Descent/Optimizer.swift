@@ -1,4 +1,5 @@
 @_exported import DescentLinearAlgebra
+@_exported import DescentPersistence
 import Foundation
 
 /// A first-order (or natural-gradient) optimizer: hyperparameters, a state, and an update rule

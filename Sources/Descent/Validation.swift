@@ -49,7 +49,7 @@ func checkStepInputs<S: BLASScalar>(
 /// large n; a scalar search only when something was found.
 /// - Complexity: O(n) reads of `x`.
 @inlinable
-public func firstNonFinite<S: BLASScalar>(_ x: UnsafeBufferPointer<S>) -> Int? {
+package func firstNonFinite<S: BLASScalar>(_ x: UnsafeBufferPointer<S>) -> Int? {
     guard let base = x.baseAddress else { return nil }
     let n = x.count
     let raw = UnsafeRawPointer(base)

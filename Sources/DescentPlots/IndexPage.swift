@@ -1,5 +1,5 @@
 import Foundation
-import Descent  // AtomicFile
+import DescentPersistence
 
 /// An `index.html` that shows a set of plots, grouped in sections, each with an optional
 /// preformatted table (e.g. the comparison's results) and its figures in two columns (one on

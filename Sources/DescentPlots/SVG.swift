@@ -1,5 +1,5 @@
 import Foundation
-import Descent  // AtomicFile
+import DescentPersistence
 
 /// One SVG (or XHTML) element: a name, attributes in order, children, and text content.
 ///

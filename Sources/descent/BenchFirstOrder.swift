@@ -37,8 +37,16 @@ struct FirstOrderTiming {
 enum BenchFirstOrder {
     /// Builds the optimizer `spec.name` with the library's defaults (PyTorch's; momentum 0.9
     /// for momentum and nesterov) and measures it on `buffers`.
+    ///
+    /// The optimizers listed in ``specialized(_:buffers:budgetSeconds:minimumRounds:)`` are
+    /// timed through their concrete type, as a caller that names the type steps them; any other
+    /// optimizer of the registry through `any Optimizer` (one dynamic dispatch more per step,
+    /// visible at n ≈ 10³).
     static func measure<Scalar: BLASScalar>(_ spec: BenchOptimizer, buffers: BenchBuffers<Scalar>,
                                             budgetSeconds: Double, minimumRounds: Int) throws -> FirstOrderTiming? {
+        if let t = try specialized(spec, buffers: buffers, budgetSeconds: budgetSeconds, minimumRounds: minimumRounds) {
+            return t
+        }
         let fresh = try spec.descriptor.make(Scalar.self)
         func open<O: Optimizer>(_ o: O) throws -> FirstOrderTiming where O.Scalar == Scalar {
             try time({ policy in
@@ -48,6 +56,23 @@ enum BenchFirstOrder {
             }, spec, buffers, budgetSeconds, minimumRounds)
         }
         return try open(fresh)
+    }
+
+    /// The optimizers timed through their concrete type (specialized loops).
+    static func specialized<Scalar: BLASScalar>(_ spec: BenchOptimizer, buffers: BenchBuffers<Scalar>,
+                                                budgetSeconds: Double, minimumRounds: Int) throws -> FirstOrderTiming? {
+        let b = budgetSeconds, r = minimumRounds
+        switch spec.name {
+        case "sgd": return try time({ try SGD<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "momentum": return try time({ try Momentum<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "nesterov": return try time({ try Momentum<Scalar>(nesterov: true, nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adagrad": return try time({ try Adagrad<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "rmsprop": return try time({ try RMSProp<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adadelta": return try time({ try Adadelta<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adam": return try time({ try Adam<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        case "adamw": return try time({ try AdamW<Scalar>(nonFiniteGradientPolicy: $0) }, spec, buffers, b, r)
+        default: return nil
+        }
     }
 
     /// Alternates, round after round, a batch of stream-kernel passes, a batch of unchecked

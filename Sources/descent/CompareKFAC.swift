@@ -1,7 +1,7 @@
 import DescentProblems
 
 extension ComparisonPlan {
-    /// The wider network of issue 9's K-FAC target: MLP 64-256-256-10 on digits, minibatches of
+    /// The wider network of the K-FAC target: MLP 64-256-256-10 on digits, minibatches of
     /// 256, until the training loss is ≤ 0.05.
     ///
     /// Tuned with `descent bench --kind kfac-race` (full-data loss checked after every step,

@@ -45,10 +45,11 @@ extension OptimizerSettings {
     func make<S: BLASScalar>(_: S.Type, layout: ParameterLayout) throws -> any Optimizer<S> {
         let base = try make(S.self)
         guard !groups.isEmpty else { return base }
+        let parsed = try GroupArguments.parse(groups)
         guard let configurable = base as? any GroupConfigurable else {
             throw CLIError("--group applies to the first-order optimizers, not \(name.rawValue) (it preconditions across all parameters)")
         }
-        let specs = try GroupArguments.parse(groups).map { try libraryOverrides($0) }
+        let specs = try parsed.map { try libraryOverrides($0) }
         func wrap<B: GroupConfigurable>(_ b: B) throws -> any Optimizer {
             do {
                 return try ParameterGroups(b, layout: layout, groups: specs)

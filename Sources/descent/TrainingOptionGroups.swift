@@ -118,6 +118,10 @@ enum ResumeArguments {
                 throw CLIError("--resume \(Message.clip(path)): \(Message.reason(error))")
             }
         }
+        let kind = summary.optimizerKind.hasPrefix("distributed-") ? String(summary.optimizerKind.dropFirst("distributed-".count)) : summary.optimizerKind
+        guard !OptimizerRegistry.names(checkpointKind: kind).isEmpty else {
+            throw CLIError("--resume \(path): the checkpoint holds a \(summary.optimizerKind) optimizer, which this version does not know (known: \(OptimizerRegistry.names.joined(separator: ", ")))")
+        }
         guard let stored = summary.metadata["arguments"] else {
             throw CLIError("--resume \(Message.clip(path)): the checkpoint holds no command-line arguments (it was not written by descent run)")
         }

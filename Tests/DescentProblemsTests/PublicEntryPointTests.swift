@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import DescentTestSupport
 
-/// The precondition sweep (issue 10, first contact): every public DescentProblems entry point that
+/// The precondition sweep: every public DescentProblems entry point that
 /// takes user-supplied sizes throws a named error instead of stopping the process; error messages
 /// reach `localizedDescription`.
 @Suite struct PublicEntryPointTests {

@@ -98,4 +98,26 @@ struct OptimizerRegistryTests {
         #expect(setA && setB && !setRate)
         #expect(a.learningRateDecay == 0.5 && b.learningRateDecay == 0.5 && a.learningRate == 1e-2)
     }
+
+    /// A checkpoint written when group keys were command-line spellings (`"weight-decay"`) loads
+    /// with its keys as Swift names and continues bit-identically.
+    @Test func groupCheckpointsWithEarlierKeysLoad() throws {
+        var layout = try ParameterLayout(count: 5, slices: [("W", 0..<4), ("b", 4..<5)])
+        try layout.addGroup("all", slices: ["W", "b"])
+        var groups = try ParameterGroups(AdamW<Double>(learningRate: 0.01, weightDecay: 0.1), layout: layout,
+                                         groups: [("b", ["weightDecay": 0, "learningRate": 0.02])])
+        var θ: [Double] = [0.5, -0.25, 1, 2, -1]
+        try groups.step(&θ, gradient: [0.1, 0.2, -0.3, 0.4, 0.5])
+        let current = String(decoding: try groups.checkpoint(format: .json), as: UTF8.self)
+        #expect(current.contains(#""key":"weightDecay""#) && current.contains(#""key":"learningRate""#))
+        let earlier = current.replacingOccurrences(of: #""key":"weightDecay""#, with: #""key":"weight-decay""#)
+            .replacingOccurrences(of: #""key":"learningRate""#, with: #""key":"lr""#)
+        #expect(earlier != current)
+        var restored = try ParameterGroups<AdamW<Double>>(checkpoint: Data(earlier.utf8))
+        #expect(restored.groups == groups.groups)
+        var θ2 = θ
+        try groups.step(&θ, gradient: [0.3, -0.1, 0.2, 0.0, 0.7])
+        try restored.step(&θ2, gradient: [0.3, -0.1, 0.2, 0.0, 0.7])
+        #expect(θ == θ2)
+    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `descent run --optimizer natural`: `--rho` averages the curvature at every step (issue 9's
+/// `descent run --optimizer natural`: `--rho` averages the curvature at every step (a former
 /// bug: 0.5 and 0.9 printed the same loss), and the summary names the solver.
 @Suite struct NaturalRunTests {
     func finalLoss(_ extra: [String]) throws -> (String, String) {

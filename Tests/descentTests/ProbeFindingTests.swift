@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The reliability probe's command-line findings (issue 8): each bad input is a one-line error
+/// The reliability probe's command-line findings: each bad input is a one-line error
 /// that names it, never "Fatal error: failed to allocate", never a silent acceptance.
 @Suite struct ProbeFindingTests {
     static let base = ["run", "--steps", "2", "--optimizer", "sgd"]

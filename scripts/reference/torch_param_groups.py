@@ -27,7 +27,7 @@ float32.
 
 The two momentum cases keep their rates constant (a StepLR that never fires
 within the 15 steps, an ExponentialLR with factor 1): Descent's ``Momentum``
-keeps the lecture's buffer v <- mu v - lr g, which equals torch's b <- mu b + g,
+keeps the lecture's (docs/lecture.md) buffer v <- mu v - lr g, which equals torch's b <- mu b + g,
 theta <- theta - lr b only while lr is constant (documented in Momentum.swift);
 the group rates' scaling by a schedule is checked with the other optimizers.
 """

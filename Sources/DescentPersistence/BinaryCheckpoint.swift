@@ -52,7 +52,7 @@ extension CodingUserInfoKey {
     /// The format version of the checkpoint being decoded (an `Int`; 0 for JSON checkpoints
     /// written before the format was versioned), so that `init(from:)` can supply defaults for
     /// fields an older version did not have.
-    public static let checkpointFormatVersion = CodingUserInfoKey(rawValue: "descent.checkpointFormatVersion")!
+    package static let checkpointFormatVersion = CodingUserInfoKey(rawValue: "descent.checkpointFormatVersion")!
 }
 
 /// The compact checkpoint format: a 64-byte prefix, a small header, then the raw arrays.
@@ -84,15 +84,15 @@ extension CodingUserInfoKey {
 ///
 /// - Complexity: writing: one checksum pass and one sequential write of the raw arrays (no copy
 ///   of them); reading: the file mapped, one checksum pass, one copy per array.
-public enum BinaryCheckpoint {
+package enum BinaryCheckpoint {
     /// The version this library writes, and the newest it reads.
-    public static let formatVersion = 1
+    package static let formatVersion = 1
     static let magic: [UInt8] = [0x89, 0x44, 0x43, 0x4B, 0x0D, 0x0A, 0x1A, 0x0A]
     static let prefixSize = 64
     static let alignment = 64
 
     /// True when `data` starts with the binary format's magic bytes.
-    public static func isBinary(_ data: Data) -> Bool { data.count >= 8 && data.prefix(8).elementsEqual(magic) }
+    package static func isBinary(_ data: Data) -> Bool { data.count >= 8 && data.prefix(8).elementsEqual(magic) }
 
     // MARK: Encoding
 
@@ -145,7 +145,7 @@ public enum BinaryCheckpoint {
     }
 
     /// `value` in the binary format, in memory.
-    public static func encode<T: Encodable>(_ value: T) throws -> Data {
+    package static func encode<T: Encodable>(_ value: T) throws -> Data {
         let e = try prepare(value)
         var data = Data(capacity: e.head.count + e.payloadSize)
         data.append(contentsOf: e.head)
@@ -160,7 +160,7 @@ public enum BinaryCheckpoint {
 
     /// Writes `value` to `url` atomically (a temporary name beside it, then renamed): the header,
     /// then every array straight from its storage, in large sequential writes.
-    public static func write<T: Encodable>(_ value: T, to url: URL) throws {
+    package static func write<T: Encodable>(_ value: T, to url: URL) throws {
         let e = try prepare(value)
         try AtomicFile.write(to: url) { sink in
             try e.head.withUnsafeBytes { try sink($0) }
@@ -180,12 +180,12 @@ public enum BinaryCheckpoint {
     /// Decodes a value written by ``encode(_:)`` or ``write(_:to:)``.
     /// - Throws: ``CheckpointError`` for anything but a complete, intact file of a version this
     ///   library reads; the value's own `init(from:)` errors pass through.
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         try data.withUnsafeBytes { try decode(type, bytes: $0) }
     }
 
     /// Reads a file written by ``write(_:to:)`` (memory-mapped).
-    public static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+    package static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
         // A FIFO or a device would block or never end (and Foundation reports them as a
         // permission problem): only regular files are read.
         try AtomicFile.regularFileSize(url.path)

@@ -128,8 +128,8 @@ package enum ParallelConfiguration {
 /// generation counter under the mutex. Workers block (no spinning) between jobs, so an idle
 /// process uses no CPU.
 @usableFromInline
-final class ChunkWorkerPool: @unchecked Sendable {
-    @usableFromInline static let shared = ChunkWorkerPool()
+package final class ChunkWorkerPool: @unchecked Sendable {
+    @usableFromInline package static let shared = ChunkWorkerPool()
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Serializes callers; a caller that cannot take it runs its work inline.
@@ -161,7 +161,7 @@ final class ChunkWorkerPool: @unchecked Sendable {
     /// The workers see `kernel` through a pointer to this frame and a function with no captures
     /// (specialized for `K`), so nothing is allocated.
     @inlinable
-    func run<K: TaskKernel>(tasks: Int, threads: Int, kernel: K) -> Bool {
+    package func run<K: TaskKernel>(tasks: Int, threads: Int, kernel: K) -> Bool {
         withUnsafePointer(to: kernel) { pointer in
             run(tasks: tasks, threads: threads, context: UnsafeRawPointer(pointer)) { raw, k in
                 raw.assumingMemoryBound(to: K.self).pointee(task: k)

@@ -21,9 +21,9 @@ import Darwin
 /// Every file Descent's command line writes (traces, plots, pages, checkpoints) goes through here.
 ///
 /// - Complexity: one pass over the bytes, two `fsync`s and a directory listing of the folder.
-public enum AtomicFile {
+package enum AtomicFile {
     /// The marker in temporary names: `.NAME` + marker + `PID`.
-    public static let temporaryMarker = ".descent-tmp-"
+    package static let temporaryMarker = ".descent-tmp-"
 
     /// The longest file name (in UTF-8 bytes) the common file systems take (`NAME_MAX`).
     public static let nameLimit = 255
@@ -129,18 +129,18 @@ public enum AtomicFile {
     }
 
     /// Writes `text` as UTF-8 to `url` atomically.
-    public static func write(_ text: String, to url: URL) throws {
+    package static func write(_ text: String, to url: URL) throws {
         var text = text
         try text.withUTF8 { try write(UnsafeRawBufferPointer($0), to: url) }
     }
 
     /// Writes `data` to `url` atomically.
-    public static func write(_ data: Data, to url: URL) throws {
+    package static func write(_ data: Data, to url: URL) throws {
         try data.withUnsafeBytes { try write($0, to: url) }
     }
 
     /// Writes `bytes` to `url` atomically (see the type's description).
-    public static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws {
+    package static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws {
         try write(to: url) { emit in try emit(bytes) }
     }
 
@@ -150,7 +150,7 @@ public enum AtomicFile {
     /// `fsync`, rename, folder sync; on any error (`body`'s included) the temporary is removed
     /// and `url` is untouched.
     /// - Complexity: one pass over the bytes, in writes of at most 1 GiB.
-    public static func write(to url: URL, _ body: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    package static func write(to url: URL, _ body: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let path = url.path
         let folder = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
@@ -217,7 +217,7 @@ public enum AtomicFile {
 
     /// Throws when `path` exists and is not a regular file (or a symbolic link to one): the check
     /// ``write(_:to:)-(UnsafeRawBufferPointer,_)`` makes, for callers that want to fail before working.
-    public static func checkReplaceable(_ path: String) throws {
+    package static func checkReplaceable(_ path: String) throws {
         var info = stat()
         guard stat(path, &info) == 0 else { return }  // absent (or unreachable: the open reports it)
         let kind = info.st_mode & S_IFMT
