@@ -43,7 +43,7 @@ public struct Checkpoint<O: Optimizer>: Codable {
 
 extension Optimizer {
     /// The optimizer's hyperparameters and state as a checkpoint: the compact binary format
-    /// (``BinaryCheckpoint``, default) or JSON. Numbers round-trip exactly in both, so an
+    /// (`BinaryCheckpoint`, default) or JSON. Numbers round-trip exactly in both, so an
     /// optimizer restored with ``init(checkpoint:parameterCount:)`` continues bit-identically.
     /// - Complexity: binary: one pass over the state (checksum) plus a copy into the `Data`.
     public func checkpoint(format: CheckpointFormat = .binary) throws -> Data {
@@ -54,7 +54,7 @@ extension Optimizer {
     /// checkpoints without a version included). Refuses a checkpoint of another optimizer or
     /// scalar type and, when `parameterCount` is given, one whose state was built for another
     /// number of parameters; a truncated, corrupted or newer-version file throws
-    /// ``CheckpointError``.
+    /// `CheckpointError`.
     public init(checkpoint data: Data, parameterCount: Int? = nil) throws {
         let restored = try CheckpointCoding.decode(Checkpoint<Self>.self, from: data).optimizer
         if let parameterCount, let state = restored.stateCount, state != parameterCount {

@@ -40,7 +40,7 @@ public struct Autoencoder<Scalar: BLASScalar>: Objective, FisherVectorProducing 
     ///   - encoderWidths: h₁, …, h_c, at least one, each > 0.
     ///   - hiddenActivation: tanh (default) or sigmoid; the code layer stays linear.
     /// - Throws: ``DataError`` for no samples, no inputs, no or a bad width, or an input outside
-    ///   [0, 1] (naming the sample and column); ``LinearAlgebraError/allocationTooLarge(what:bytes:limit:)``
+    ///   [0, 1] (naming the sample and column); `LinearAlgebraError/allocationTooLarge(what:bytes:limit:)`
     ///   when θ, its gradient and the full-batch workspace exceed what the process can allocate.
     public init(inputs: Matrix<Scalar>, encoderWidths: [Int] = Self.standardEncoderWidths,
                 hiddenActivation: HiddenActivation = .tanh) throws {

@@ -1,7 +1,7 @@
 import Descent
 
-/// The training loop's ``CurvatureModel``: an objective on one step's minibatch, as a model-driven
-/// optimizer (``AdaptiveKFAC``) sees it.
+/// The training loop's `CurvatureModel`: an objective on one step's minibatch, as a model-driven
+/// optimizer (`AdaptiveKFAC`) sees it.
 ///
 ///     loss(at: θ')                 objective.loss(at: θ', batch: B)
 ///     layerStatistics(at: θ)       the Kronecker factors at θ on B in the estimation mode `fisher`
