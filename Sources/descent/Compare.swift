@@ -107,6 +107,11 @@ struct Compare: ParsableCommand {
             var notes: [String] = []
             for name in names {
                 let label = "\(plan.identifier) · \(name.rawValue)"
+                if let reason = plan.leftOut[name] {
+                    notes.append("\(name.rawValue): left out — \(reason).")
+                    progress.advance(label: label)
+                    continue
+                }
                 if name == .natural && !curvature {
                     notes.append("natural: left out — the \(plan.identifier) problem supplies no curvature (Fisher or metric).")
                     progress.advance(label: label)

@@ -57,6 +57,8 @@ struct ProblemPlan: Sendable {
     /// chosen by the quadratic model with the exact Fisher on the step's batch), as `descent run
     /// --optimizer kfac` runs it by default; the fixed-η settings above apply when false.
     var kfacAdaptive = true
+    /// Optimizers left out of this section, with the reason printed in its notes.
+    var leftOut: [OptimizerName: String] = [:]
     /// The section's own name when two sections share a problem (the perceptrons); nil: the
     /// problem's name.
     var label: String? = nil
@@ -75,8 +77,7 @@ struct ProblemPlan: Sendable {
         if optimizer == .kfac, kfacAdaptive {
             s.fisher = kfacFisher
             s.set("--lr", nil)
-            s.set("--adaptive", .flag(true))
-            s.set("--damping", number: kfacDamping)
+            s.set("--adaptive", .flag(true))  // λ₀ the adaptive default: the fixed-step λ would be too small
             return s
         }
         if optimizer == .kfac {
