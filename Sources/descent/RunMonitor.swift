@@ -118,10 +118,13 @@ final class LogFile {
         self.path = path
         do { try AtomicFile.checkReplaceable(path) } catch { throw CLIError("--log \(error)") }
         let url = URL(fileURLWithPath: path)
-        AtomicFile.removeStaleTemporaries(in: url.deletingLastPathComponent())
+        AtomicFile.removeStaleTemporaries(in: url.deletingLastPathComponent(), target: url.lastPathComponent)
         temporary = (url.deletingLastPathComponent().path as NSString).appendingPathComponent(AtomicFile.temporaryName(for: url.lastPathComponent))
         fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CLIError("--log \(Message.clip(path)): \(String(cString: strerror(errno)))") }
+        // Held until the descriptor closes, as AtomicFile's writers do: marks the temporary as in use,
+        // so another writer's clean-up of stale temporaries leaves it alone.
+        _ = flock(fd, LOCK_EX | LOCK_NB)
         buffer.reserveCapacity(1 << 16)
     }
 
